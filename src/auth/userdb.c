@@ -1,0 +1,51 @@
+/* In-memory user database with atomic replacement: see userdb.h. */
+#include "auth/userdb.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "auth/passwd-file.h"
+#include "core/xalloc.h"
+
+static pthread_rwlock_t userdb_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct passwd_file *current;
+
+int userdb_load(const char *path, char **error_r)
+{
+	const char *error = NULL;
+	struct passwd_file *pf = passwd_file_load(path, &error);
+	if (pf == NULL) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s: %s", path,
+		         error != NULL ? error : "cannot load");
+		*error_r = xstrdup(msg);
+		return -1;
+	}
+	pthread_rwlock_wrlock(&userdb_lock);
+	struct passwd_file *old = current;
+	current = pf;
+	pthread_rwlock_unlock(&userdb_lock);
+	passwd_file_free(&old);
+	return 0;
+}
+
+char *userdb_password(const char *user)
+{
+	char *password = NULL;
+	pthread_rwlock_rdlock(&userdb_lock);
+	const struct passwd_entry *e =
+	        current != NULL ? passwd_file_lookup(current, user) : NULL;
+	if (e != NULL && e->password != NULL && e->password[0] != '\0')
+		password = xstrdup(e->password);
+	pthread_rwlock_unlock(&userdb_lock);
+	return password;
+}
+
+void userdb_unload(void)
+{
+	pthread_rwlock_wrlock(&userdb_lock);
+	struct passwd_file *old = current;
+	current = NULL;
+	pthread_rwlock_unlock(&userdb_lock);
+	passwd_file_free(&old);
+}

@@ -1,0 +1,15 @@
+/* The user database the servers authenticate against: the passwd-file,
+ * loaded into memory and replaced as a whole on reload (SIGHUP), so a
+ * lookup never sees a half-edited file. Thread-safe. */
+#ifndef ROOST_AUTH_USERDB_H
+#define ROOST_AUTH_USERDB_H
+
+/* Load path and make it current. 0, or -1 with *error_r (malloc'd); the
+ * previous database stays in force on error. */
+int userdb_load(const char *path, char **error_r);
+/* A malloc'd copy of user's stored password ("{SCHEME}..."), or NULL if
+ * there is no such user. */
+char *userdb_password(const char *user);
+void userdb_unload(void);
+
+#endif

@@ -1,0 +1,105 @@
+/* The IMAP command table (RFC 3501 section 6, RFC 9051 section 6) and
+ * the capability list (RFC 3501 7.2.1), which depends on the session's
+ * state: STARTTLS and the AUTH= mechanisms only before login, and the
+ * plaintext mechanisms only where a password may travel (RFC 3501 6.2.3,
+ * LOGINDISABLED). */
+#include <string.h>
+#include <strings.h>
+
+#include "auth/sasl.h"
+#include "imap/imap-private.h"
+#include "net/conn.h"
+#include "net/tls.h"
+
+#include <openssl/ssl.h>
+
+#define ANY IMAP_STATES_ANY
+#define NOT_AUTH IMAP_STATE_NOT_AUTH
+#define AUTHED IMAP_STATES_AUTHED
+#define AUTH_ONLY IMAP_STATE_AUTH
+#define SELECTED IMAP_STATE_SELECTED
+
+/* Sorted by name for bsearch. */
+static const struct imap_command commands[] = {
+	{"APPEND", AUTHED, cmd_mailbox_unavailable},
+	{"AUTHENTICATE", NOT_AUTH, cmd_authenticate},
+	{"CAPABILITY", ANY, cmd_capability},
+	{"CHECK", SELECTED, cmd_mailbox_unavailable},
+	{"CLOSE", SELECTED, cmd_mailbox_unavailable},
+	{"COPY", SELECTED, cmd_mailbox_unavailable},
+	{"CREATE", AUTHED, cmd_mailbox_unavailable},
+	{"DELETE", AUTHED, cmd_mailbox_unavailable},
+	{"ENABLE", AUTH_ONLY, cmd_enable},
+	{"EXAMINE", AUTHED, cmd_mailbox_unavailable},
+	{"EXPUNGE", SELECTED, cmd_mailbox_unavailable},
+	{"FETCH", SELECTED, cmd_mailbox_unavailable},
+	{"ID", ANY, cmd_id},
+	{"LIST", AUTHED, cmd_mailbox_unavailable},
+	{"LOGIN", NOT_AUTH, cmd_login},
+	{"LOGOUT", ANY, cmd_logout},
+	{"LSUB", AUTHED, cmd_mailbox_unavailable},
+	{"MOVE", SELECTED, cmd_mailbox_unavailable},
+	{"NAMESPACE", AUTHED, cmd_mailbox_unavailable},
+	{"NOOP", ANY, cmd_noop},
+	{"RENAME", AUTHED, cmd_mailbox_unavailable},
+	{"SEARCH", SELECTED, cmd_mailbox_unavailable},
+	{"SELECT", AUTHED, cmd_mailbox_unavailable},
+	{"STARTTLS", NOT_AUTH, cmd_starttls},
+	{"STATUS", AUTHED, cmd_mailbox_unavailable},
+	{"STORE", SELECTED, cmd_mailbox_unavailable},
+	{"SUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
+	{"UID", SELECTED, cmd_mailbox_unavailable},
+	{"UNSELECT", SELECTED, cmd_mailbox_unavailable},
+	{"UNSUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
+};
+
+static int command_cmp(const void *key, const void *elem)
+{
+	const struct imap_command *c = elem;
+	return strcasecmp(key, c->name);
+}
+
+const struct imap_command *imap_command_find(const char *name)
+{
+	return bsearch(name, commands, sizeof(commands) / sizeof(commands[0]),
+		       sizeof(commands[0]), command_cmp);
+}
+
+bool imap_plaintext_allowed(const struct imap_session *s)
+{
+	return conn_is_tls(s->conn) || s->set->allow_plaintext ||
+	       (s->set->plaintext_loopback && conn_is_loopback(s->conn));
+}
+
+static bool tls_available(void)
+{
+	SSL_CTX *ctx = tls_current();
+	if (ctx == NULL)
+		return false;
+	SSL_CTX_free(ctx);
+	return true;
+}
+
+void imap_write_capabilities(struct imap_session *s)
+{
+	struct conn *c = s->conn;
+	conn_write_str(c, "IMAP4rev1 LITERAL+ ID ENABLE");
+	if (s->state != IMAP_STATE_NOT_AUTH)
+		return;
+	conn_write_str(c, " SASL-IR");
+	if (!conn_is_tls(c) && tls_available())
+		conn_write_str(c, " STARTTLS");
+	if (imap_plaintext_allowed(s))
+		conn_write_str(c, " AUTH=PLAIN AUTH=LOGIN");
+	else
+		conn_write_str(c, " LOGINDISABLED");
+	conn_write_str(c, " AUTH=SCRAM-SHA-256");
+}
+
+void imap_reply_ok_capability(struct imap_session *s, const char *tag,
+			      const char *text)
+{
+	conn_printf(s->conn, "%s OK [CAPABILITY ", tag);
+	imap_write_capabilities(s);
+	conn_printf(s->conn, "] %s\r\n", text);
+}

@@ -1,0 +1,612 @@
+"""Test harness for roost protocol tests.
+
+RoostServer starts `ROOST_BIN serve` on free ports (port 0) in a private
+temporary data directory, collects its stderr/stdout in reader threads (so
+the pipes never fill), waits for the `event=listening` lines and stops it by
+PID (through the Popen object). Client is a small raw IMAP line client over
+a real socket (plain or TLS) that returns exact server lines.
+
+Only the Python standard library is used here.
+"""
+
+import base64
+import configparser
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ROOST_BIN = os.environ.get("ROOST_BIN", str(REPO / "build" / "roost"))
+
+STARTUP_TIMEOUT = 20.0
+DEFAULT_TIMEOUT = 10.0
+
+SANITIZER_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
+    "WARNING: ThreadSanitizer",
+    "ERROR: ThreadSanitizer",
+)
+
+# Users written to every server's passwd-file unless a test says otherwise.
+DEFAULT_USERS = {"alice": "secret", "bob": "hunter2"}
+
+
+class RoostError(AssertionError):
+    pass
+
+
+def check_binary():
+    """Fail loudly (never skip) when the server binary is missing."""
+    if not os.path.isfile(ROOST_BIN) or not os.access(ROOST_BIN, os.X_OK):
+        raise RoostError(
+            f"roost binary not found or not executable: {ROOST_BIN!r} "
+            "(build it, or set ROOST_BIN)")
+
+
+# ----------------------------------------------------------------------
+# logfmt
+
+_LOGFMT_RE = re.compile(r'([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def _unquote(v):
+    if not (len(v) >= 2 and v[0] == '"' and v[-1] == '"'):
+        return v
+    out = []
+    i = 1
+    while i < len(v) - 1:
+        c = v[i]
+        if c == "\\" and i + 1 < len(v) - 1:
+            n = v[i + 1]
+            if n == "x" and i + 3 < len(v):
+                try:
+                    out.append(chr(int(v[i + 2:i + 4], 16)))
+                    i += 4
+                    continue
+                except ValueError:
+                    pass
+            out.append(n)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def parse_logfmt(line):
+    """Parse one logfmt line into a dict (values unquoted)."""
+    return {k: _unquote(v) for k, v in _LOGFMT_RE.findall(line)}
+
+
+# ----------------------------------------------------------------------
+# TLS helpers
+
+def make_cert(tls_dir, cn="localhost"):
+    """Write a self-signed EC cert/key (SAN localhost, 127.0.0.1)."""
+    tls_dir = Path(tls_dir)
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = tls_dir / "cert.pem", tls_dir / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec",
+         "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "30",
+         "-subj", f"/CN={cn}",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def client_context(cafile=None, verify=True):
+    """An SSL context for clients: verifying against cafile (hostname
+    checked) or not verifying at all."""
+    if verify and cafile:
+        ctx = ssl.create_default_context(cafile=str(cafile))
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+# ----------------------------------------------------------------------
+# IMAP response helpers
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.b64encode(data).decode()
+
+
+def caps_of(line):
+    """Capabilities from a `* CAPABILITY ...` line or a `[CAPABILITY ...]`
+    response code anywhere in line; None if neither is present."""
+    m = re.search(r"\[CAPABILITY ([^\]]*)\]", line, re.I)
+    if m:
+        return set(m.group(1).upper().split())
+    m = re.match(r"\* CAPABILITY (.*)$", line, re.I)
+    if m:
+        return set(m.group(1).upper().split())
+    return None
+
+
+class Response:
+    """Everything the server sent for one command, up to its tagged line
+    (or up to a continuation request, see Client.read_response)."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.lines = []
+        self.tagged = None
+        self.continuation = None
+
+    @property
+    def untagged(self):
+        return [ln for ln in self.lines if ln.startswith("* ")]
+
+    @property
+    def status(self):
+        if self.tagged is None:
+            return None
+        parts = self.tagged.split(" ", 2)
+        return parts[1].upper() if len(parts) > 1 else None
+
+    @property
+    def code(self):
+        """The response code atom, e.g. AUTHENTICATIONFAILED, or None."""
+        if self.tagged is None:
+            return None
+        m = re.match(r"\S+ \S+ \[([^\] ]+)", self.tagged)
+        return m.group(1).upper() if m else None
+
+    @property
+    def text(self):
+        if self.tagged is None:
+            return None
+        parts = self.tagged.split(" ", 2)
+        return parts[2] if len(parts) > 2 else ""
+
+    def caps(self):
+        """Capabilities from the tagged line's code or an untagged
+        CAPABILITY response (the latter wins)."""
+        for ln in self.untagged:
+            c = caps_of(ln)
+            if c is not None:
+                return c
+        return caps_of(self.tagged or "")
+
+    def __repr__(self):
+        return f"Response(tag={self.tag!r}, lines={self.lines!r})"
+
+
+class ConnectionClosed(AssertionError):
+    pass
+
+
+class Client:
+    """A raw IMAP line client. Lines are returned as str without CRLF
+    (decoded as UTF-8 with replacement); literals inside server lines are
+    inlined as {n}\\r\\n<data>."""
+
+    def __init__(self, port, host="127.0.0.1", tls=False, ctx=None,
+                 server_hostname="localhost", timeout=DEFAULT_TIMEOUT,
+                 read_greeting=True, source=None):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.buf = b""
+        self.sent = 0
+        self.received = 0
+        self.transcript = []  # ("C"|"S", bytes)
+        self._tagn = 0
+        self.local_port = self.sock.getsockname()[1]
+        if tls:
+            self.sock = (ctx or client_context(verify=False)).wrap_socket(
+                self.sock, server_hostname=server_hostname)
+        self.greeting = self.readline() if read_greeting else None
+
+    # -- raw io
+    def settimeout(self, t):
+        self.timeout = t
+        self.sock.settimeout(t)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.transcript.append(("C", data))
+        self.sock.sendall(data)
+        self.sent += len(data)
+
+    def _fill(self):
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise socket.timeout(
+                f"timed out waiting for server data; buffered={self.buf!r}; "
+                f"transcript tail={self.transcript[-6:]!r}") from None
+        except (ConnectionResetError, ssl.SSLError, OSError) as e:
+            raise ConnectionClosed(f"connection error: {e!r}") from e
+        if not chunk:
+            raise ConnectionClosed(
+                f"connection closed by server; buffered={self.buf!r}")
+        self.received += len(chunk)
+        self.transcript.append(("S", chunk))
+        self.buf += chunk
+
+    def readline_bytes(self):
+        while b"\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\n", 1)
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        m = re.search(rb"\{(\d+)\}$", line)
+        if m:  # a literal in a server response: inline it
+            n = int(m.group(1))
+            while len(self.buf) < n:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n:]
+            return line + b"\r\n" + data + self.readline_bytes()
+        return line
+
+    def readline(self):
+        return self.readline_bytes().decode("utf-8", "replace")
+
+    def next_tag(self):
+        self._tagn += 1
+        return f"t{self._tagn}"
+
+    def read_response(self, tag, stop_on_continuation=True):
+        """Read lines until the tagged response for tag, or (by default) a
+        `+` continuation request, which is then stored in
+        Response.continuation (and the Response has no tagged line)."""
+        r = Response(tag)
+        while True:
+            ln = self.readline()
+            r.lines.append(ln)
+            if ln.startswith(tag + " "):
+                r.tagged = ln
+                return r
+            if stop_on_continuation and (ln == "+" or ln.startswith("+ ")):
+                r.continuation = ln
+                return r
+
+    def cmd(self, text, tag=None):
+        """Send `tag text\\r\\n` and read the response."""
+        tag = tag or self.next_tag()
+        self.send(f"{tag} {text}\r\n")
+        return self.read_response(tag)
+
+    def ok(self, text, tag=None):
+        r = self.cmd(text, tag)
+        assert r.status == "OK", f"{text!r} -> {r.lines!r}"
+        return r
+
+    def login(self, user="alice", password="secret"):
+        return self.ok(f"LOGIN {quote(user)} {quote(password)}")
+
+    def starttls(self, ctx=None, server_hostname="localhost"):
+        r = self.cmd("STARTTLS")
+        assert r.status == "OK", r.lines
+        assert self.buf == b"", f"server sent data after STARTTLS OK: {self.buf!r}"
+        self.sock = (ctx or client_context(verify=False)).wrap_socket(
+            self.sock, server_hostname=server_hostname)
+        return r
+
+    def read_until_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Read lines until the server closes the connection. Returns the
+        lines (a trailing partial line included). Fails on timeout."""
+        self.sock.settimeout(timeout)
+        lines = []
+        deadline = time.monotonic() + timeout
+        while True:
+            if time.monotonic() > deadline:
+                raise socket.timeout(f"server did not close; lines={lines!r}")
+            try:
+                lines.append(self.readline())
+            except ConnectionClosed:
+                if self.buf:
+                    lines.append(self.buf.decode("utf-8", "replace"))
+                    self.buf = b""
+                return lines
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def quote(s):
+    """An IMAP quoted string (or a literal+ when it cannot be quoted)."""
+    if any(c in s for c in "\r\n\0") or any(ord(c) > 126 for c in s):
+        data = s.encode()
+        return "{%d+}\r\n%s" % (len(data), s)
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ----------------------------------------------------------------------
+# the server
+
+
+def _ini(config):
+    out = []
+    for section, kv in config.items():
+        out.append(f"[{section}]")
+        for k, v in kv.items():
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = "yes" if v else "no"
+            out.append(f"{k} = {v}")
+        out.append("")
+    return "\n".join(out)
+
+
+class RoostServer:
+    """One roost server process in its own temporary directory.
+
+    config: dict of section -> {key: value} overriding the test defaults
+    (value None removes a key). users: name -> plaintext password, written
+    as {PLAIN} to DATA/passwd (None means DEFAULT_USERS). passwd_lines:
+    extra raw passwd-file lines.
+    """
+
+    def __init__(self, base_dir, config=None, users=None, passwd_lines=(),
+                 make_tls=True, expect_listeners=None, env=None, bare=False):
+        check_binary()
+        self.base = Path(base_dir)
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.data = self.base / "data"
+        self.config_path = self.base / "roost.ini"
+        self.passwd_path = self.data / "passwd"
+        self.env = dict(os.environ)
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        self.env.update(env or {})
+        self.expect_listeners = expect_listeners
+        self.proc = None
+        self.log = []      # stderr lines
+        self.out = []      # stdout lines
+        self._cond = threading.Condition()
+        self._threads = []
+        self.listeners = []  # parsed listening events
+        self.imap_port = None
+        self.imaps_port = None
+        self.cert = self.data / "tls" / "cert.pem"
+        self.key = self.data / "tls" / "key.pem"
+        if bare:
+            # exactly the given config; no data dir, users or certificate
+            self.config = {s: dict(kv) for s, kv in (config or {}).items()}
+            self.write_config()
+            self.users = {}
+            return
+        self.data.mkdir(exist_ok=True)
+        self.config = {
+            "server": {"data": str(self.data)},
+            "imap": {
+                "listen": "127.0.0.1:0",
+                "tls_listen": "127.0.0.1:0",
+            },
+            "auth": {
+                "failure_delay_base_ms": 50,
+                "failure_delay_max_ms": 200,
+            },
+        }
+        for section, kv in (config or {}).items():
+            self.config.setdefault(section, {}).update(kv)
+        self.write_config()
+        self.users = dict(DEFAULT_USERS if users is None else users)
+        lines = [f"{u}:{{PLAIN}}{p}::::::" for u, p in self.users.items()]
+        lines += list(passwd_lines)
+        self.passwd_path.write_text("".join(ln + "\n" for ln in lines))
+        if make_tls:
+            self.cert, self.key = make_cert(self.data / "tls")
+
+    # -- files
+    def write_config(self):
+        self.config_path.write_text(_ini(self.config))
+
+    def add_user(self, name, password, scheme="PLAIN"):
+        """Add a user with the CLI (`roost user add`), password on stdin."""
+        r = self.cli("user", "add", name, "--scheme", scheme,
+                     input=password + "\n")
+        assert r.returncode == 0, f"user add failed: {r.stdout!r} {r.stderr!r}"
+        self.users[name] = password
+        return r
+
+    def cli(self, *args, input=None, timeout=60, config=True):
+        argv = [ROOST_BIN, *args]
+        if config:
+            argv += ["--config", str(self.config_path)]
+        return subprocess.run(argv, input=input, capture_output=True,
+                              text=True, timeout=timeout, cwd=self.base,
+                              env=self.env)
+
+    # -- process
+    def _reader(self, stream, sink):
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._cond:
+                sink.append(line)
+                self._cond.notify_all()
+        stream.close()
+
+    def start(self, extra_args=None, argv=None):
+        if argv is None:
+            argv = [ROOST_BIN, "serve", "--config", str(self.config_path)]
+        argv += list(extra_args or [])
+        self.argv = argv
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=self.base, env=self.env)
+        for stream, sink in ((self.proc.stderr, self.log),
+                             (self.proc.stdout, self.out)):
+            t = threading.Thread(target=self._reader, args=(stream, sink),
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+        want = self.expect_listeners
+        if want is None:
+            imap = self.config.get("imap", {})
+            want = sum(1 for k in ("listen", "tls_listen") if imap.get(k))
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        with self._cond:
+            while True:
+                self.listeners = [parse_logfmt(ln) for ln in self.log
+                                  if "event=listening" in ln]
+                if len(self.listeners) >= want:
+                    break
+                if self.proc.poll() is not None:
+                    # let the readers drain what is left
+                    self._cond.wait(0.2)
+                    raise RoostError(
+                        f"roost exited with {self.proc.returncode} before "
+                        f"listening:\n{self.log_text()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._kill()
+                    raise RoostError(
+                        f"roost not listening after {STARTUP_TIMEOUT}s:\n"
+                        f"{self.log_text()}")
+                self._cond.wait(min(left, 0.1))
+        for ev in self.listeners:
+            port = int(ev["addr"].rsplit(":", 1)[1])
+            assert ev["addr"].rsplit(":", 1)[0] in ("127.0.0.1", "[127.0.0.1]"), ev
+            assert port != 0, ev
+            if ev.get("tls") == "yes":
+                self.imaps_port = port
+            else:
+                self.imap_port = port
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        assert self.running(), "server not running"
+        self.proc.send_signal(sig)
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def wait_exit(self, timeout=20):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise RoostError(
+                f"roost did not exit within {timeout}s:\n{self.log_text()}")
+        for t in self._threads:
+            t.join(5)
+        return rc
+
+    def stop(self, expect_rc=0, timeout=20):
+        """SIGTERM and wait; assert the exit code and a clean sanitizer log."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.wait_exit(timeout)
+        if expect_rc is not None:
+            assert rc == expect_rc, (
+                f"roost exited with {rc}, expected {expect_rc}:\n"
+                f"{self.log_text()}")
+        self.assert_no_sanitizer_errors()
+        return rc
+
+    def assert_no_sanitizer_errors(self):
+        bad = [ln for ln in self.log if any(m in ln for m in SANITIZER_MARKERS)]
+        assert not bad, "sanitizer report in server log:\n" + self.log_text()
+
+    # -- logs
+    def log_text(self):
+        with self._cond:
+            return "\n".join(self.log[-200:])
+
+    def events(self, name=None, **match):
+        with self._cond:
+            lines = list(self.log)
+        out = []
+        for ln in lines:
+            if "event=" not in ln:
+                continue
+            ev = parse_logfmt(ln)
+            if name is not None and ev.get("event") != name:
+                continue
+            if all(ev.get(k) == v for k, v in match.items()):
+                out.append(ev)
+        return out
+
+    def wait_event(self, name, timeout=DEFAULT_TIMEOUT, count=1, **match):
+        """Wait until at least count events match; returns them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                evs = self.events(name, **match)
+                if len(evs) >= count:
+                    return evs
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RoostError(
+                        f"no {count}x event={name} {match} within {timeout}s:\n"
+                        f"{self.log_text()}")
+                self._cond.wait(min(left, 0.1))
+
+    def wait_stdout(self, pattern, timeout=DEFAULT_TIMEOUT):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for ln in self.out:
+                    m = rx.search(ln)
+                    if m:
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RoostError(
+                        f"no stdout line matching {pattern!r}; stdout="
+                        f"{self.out!r}\nlog:\n{self.log_text()}")
+                self._cond.wait(min(left, 0.1))
+
+    # -- clients
+    def ssl_context(self):
+        """Client context trusting this server's certificate, hostname
+        checked."""
+        return client_context(cafile=self.cert)
+
+    def connect(self, **kw):
+        assert self.imap_port, "no plaintext listener"
+        return Client(self.imap_port, **kw)
+
+    def connect_tls(self, **kw):
+        assert self.imaps_port, "no TLS listener"
+        kw.setdefault("ctx", self.ssl_context())
+        return Client(self.imaps_port, tls=True, **kw)
+
+
+def read_config_output(text):
+    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"),
+                                   interpolation=None)
+    cp.read_string(text)
+    return cp

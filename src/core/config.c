@@ -198,7 +198,7 @@ void config_free(struct config **cfgp)
 		return;
 	for (size_t i = 0; i < N_KEYS; i++) {
 		if (keys[i].type == KEY_STR)
-			free(*(char **)((char *)cfg + keys[i].offset));
+			free(*(char **)(void *)((char *)cfg + keys[i].offset));
 	}
 	free(cfg);
 	*cfgp = NULL;

@@ -10,12 +10,12 @@
 struct penalty;
 
 struct penalty *penalty_create(unsigned int base_ms, unsigned int max_ms,
-			       unsigned int max_entries);
+                               unsigned int max_entries);
 void penalty_free(struct penalty **p);
 /* Delay in ms to apply before answering a login attempt from addr
  * (a printable address string), given the time now_ms. */
 unsigned int penalty_delay_ms(struct penalty *p, const char *addr,
-			      uint64_t now_ms);
+                              uint64_t now_ms);
 void penalty_fail(struct penalty *p, const char *addr, uint64_t now_ms);
 void penalty_success(struct penalty *p, const char *addr);
 

@@ -34,29 +34,39 @@ bool sasl_mech_is_plaintext(const char *mech);
 
 /* Feed one client message (already base64-decoded; in == NULL means the
  * client sent nothing yet, e.g. no initial response). On SASL_CHALLENGE
- * and SASL_SUCCESS, *out_r/*out_len_r point to data owned by s (may be
- * empty). On SASL_FAIL/SASL_BAD, *out_r is a reason text. */
-enum sasl_step sasl_step(struct sasl *s, const unsigned char *in,
-			 size_t in_len, const unsigned char **out_r,
-			 size_t *out_len_r);
+ * and SASL_SUCCESS, *out_r and *out_len_r point to data owned by s (may be
+ * empty; for SCRAM, SASL_SUCCESS carries the server-final "v=..."). On
+ * SASL_FAIL/SASL_BAD, *out_r is a reason text for logs, not the client.
+ * SASL_SUCCESS, SASL_FAIL, SASL_BAD and SASL_VERIFY_PASSWORD end the
+ * exchange: any further step returns SASL_BAD. Messages are limited to
+ * 4096 bytes; identities must be 1..255 bytes of UTF-8 (RFC 4616). */
+enum sasl_step sasl_step(struct sasl *s, const unsigned char *in, size_t in_len,
+                         const unsigned char **out_r, size_t *out_len_r);
 
 /* After SASL_VERIFY_PASSWORD or SASL_NEED_SECRET. */
 const char *sasl_authcid(const struct sasl *s);
-/* Authorization identity, or NULL when none/same as authcid. */
+/* Authorization identity, or NULL when none/same as authcid. The caller
+ * decides whether authcid may act as it. */
 const char *sasl_authzid(const struct sasl *s);
+/* PLAIN/LOGIN password, NUL-terminated after *len_r bytes; wiped by
+ * sasl_free(). */
 const char *sasl_password(const struct sasl *s, size_t *len_r);
 
 /* For SCRAM: the stored password value of the user ("{PLAIN}..." or
  * "{SCRAM-SHA-256}iter,salt,storedkey,serverkey"), or NULL if the user
  * does not exist or has a secret SCRAM cannot use (the exchange then
  * continues with fake data and fails at the end, so it does not reveal
- * whether the user exists). */
+ * whether the user exists). {PLAIN} secrets are turned into SCRAM keys
+ * here (PBKDF2, 4096 iterations: slow, call off the loop). Then call
+ * sasl_step(s, NULL, 0) to get the server-first challenge. */
 void sasl_set_secret(struct sasl *s, const char *stored);
 
-/* Base64 (RFC 4648) for the protocol layers. decode returns -1 on bad
- * input. Outputs are malloc'd and NUL-terminated. */
+/* Base64 (RFC 4648 section 4) for the protocol layers. decode is strict:
+ * it returns -1 for characters outside the alphabet (whitespace
+ * included), missing or misplaced padding, and non-zero padding bits.
+ * Outputs are malloc'd and NUL-terminated. */
 char *sasl_base64_encode(const unsigned char *in, size_t len);
 int sasl_base64_decode(const char *in, size_t len, unsigned char **out_r,
-		       size_t *out_len_r);
+                       size_t *out_len_r);
 
 #endif

@@ -113,7 +113,7 @@ static void auth_job_done(void *arg)
 	}
 	free(job->user);
 	free(job);
-	imap_session_job_done(s);
+	imap_session_unref(s);
 }
 
 static void auth_job_submit(struct imap_session *s, enum auth_job_kind kind,
@@ -128,7 +128,7 @@ static void auth_job_submit(struct imap_session *s, enum auth_job_kind kind,
 		job->password = xmemdup(password, password_len + 1);
 		job->password_len = password_len;
 	}
-	s->pending_jobs++;
+	imap_session_ref(s);
 	threadpool_submit(imap_server_pool(s->server), auth_job_work,
 			  auth_job_done, job, conn_loop(s->conn));
 }

@@ -47,7 +47,8 @@ struct imap_session {
 	char *sasl_mech;
 	bool sasl_final_sent; /* awaiting the empty final response */
 	unsigned int bad_commands;
-	unsigned int pending_jobs; /* thread-pool jobs holding s */
+	unsigned int refs; /* the connection's, plus each entry point and
+			      thread-pool job running */
 	bool closed;
 	bool starttls_done;
 	uint64_t last_activity_ms;

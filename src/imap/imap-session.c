@@ -8,6 +8,7 @@
  * behind it wait their turn. */
 #include "imap/imap-session.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +80,9 @@ static void idle_timer_cb(struct loop_timer *t)
 							 : idle_timeout_ms(s));
 		return;
 	}
+	imap_session_ref(s);
 	imap_session_bye(s, "Autologout; idle for too long", "idle timeout");
+	imap_session_unref(s);
 }
 
 static void delay_timer_cb(struct loop_timer *t)
@@ -88,7 +91,9 @@ static void delay_timer_cb(struct loop_timer *t)
 					      delay_timer);
 	void (*fn)(struct imap_session *) = s->delay_done;
 	s->delay_done = NULL;
+	imap_session_ref(s);
 	fn(s);
+	imap_session_unref(s);
 }
 
 void imap_session_delay(struct imap_session *s, unsigned int delay_ms,
@@ -253,14 +258,19 @@ static void session_process(struct imap_session *s)
 
 static void on_input(struct conn *c, void *ctx)
 {
-	session_process(ctx);
+	struct imap_session *s = ctx;
+	imap_session_ref(s);
+	session_process(s);
+	imap_session_unref(s);
 }
 
 static void on_drain(struct conn *c, void *ctx)
 {
 	struct imap_session *s = ctx;
+	imap_session_ref(s);
 	if (conn_input(c)->len > 0)
 		session_process(s);
+	imap_session_unref(s);
 }
 
 static void session_free(struct imap_session *s)
@@ -281,8 +291,7 @@ static void on_close(struct conn *c, void *ctx)
 	loop_timer_stop(loop, &s->idle_timer);
 	loop_timer_stop(loop, &s->delay_timer);
 	imap_worker_detach(s);
-	if (s->pending_jobs == 0)
-		session_free(s);
+	imap_session_unref(s); /* the connection's reference */
 }
 
 static const struct conn_ops imap_conn_ops = {
@@ -291,9 +300,15 @@ static const struct conn_ops imap_conn_ops = {
 	.on_close = on_close,
 };
 
-void imap_session_job_done(struct imap_session *s)
+void imap_session_ref(struct imap_session *s)
 {
-	if (--s->pending_jobs == 0 && s->closed)
+	s->refs++;
+}
+
+void imap_session_unref(struct imap_session *s)
+{
+	assert(s->refs > 0);
+	if (--s->refs == 0)
 		session_free(s);
 }
 
@@ -310,18 +325,21 @@ void imap_session_create(struct imap_server *server, struct conn *conn,
 	s->server = server;
 	s->set = set;
 	s->state = IMAP_STATE_NOT_AUTH;
+	s->refs = 1;
 	s->idle_timer.cb = idle_timer_cb;
 	s->delay_timer.cb = delay_timer_cb;
 	conn_set_ops(conn, &imap_conn_ops, s);
 	imap_worker_attach(server, s);
 	struct loop *loop = conn_loop(conn);
 	s->last_activity_ms = loop_now_ms(loop);
+	imap_session_ref(s);
 	log_event(LOG_INFO, "connect", "proto", "imap", "remote",
 		  conn_remote(conn), "tls", conn_is_tls(conn) ? "yes" : "no",
 		  NULL);
 	if (conn_ip_connections(conn) > set->max_connections_per_ip) {
 		imap_session_bye(s, "Too many connections from your address",
 				 "per-address connection limit");
+		imap_session_unref(s);
 		return;
 	}
 	conn_write_str(conn, "* OK [CAPABILITY ");
@@ -330,15 +348,18 @@ void imap_session_create(struct imap_server *server, struct conn *conn,
 	conn_flush(conn);
 	loop_timer_start(loop, &s->idle_timer, idle_timeout_ms(s));
 	conn_start(conn);
+	imap_session_unref(s);
 }
 
 static void moved_to_user_loop(struct conn *c, void *ctx)
 {
 	struct imap_session *s = ctx;
+	imap_session_ref(s);
 	imap_worker_attach(s->server, s);
 	s->last_activity_ms = loop_now_ms(conn_loop(c));
 	loop_timer_start(conn_loop(c), &s->idle_timer, idle_timeout_ms(s));
 	imap_command_finish(s, NULL, NULL);
+	imap_session_unref(s);
 }
 
 void imap_session_logged_in(struct imap_session *s, const char *user,

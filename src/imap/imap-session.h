@@ -13,9 +13,11 @@ struct imap_session;
  * The session frees itself when the connection closes. */
 void imap_session_create(struct imap_server *server, struct conn *conn,
 			 struct imap_settings *set);
-/* A thread-pool job holding the session has completed; frees the session
- * if it was closed meanwhile. */
-void imap_session_job_done(struct imap_session *s);
+/* Hold the session while code that may close its connection runs (an
+ * event callback, a thread-pool job); the last unref of a closed session
+ * frees it. */
+void imap_session_ref(struct imap_session *s);
+void imap_session_unref(struct imap_session *s);
 bool imap_session_is_closed(const struct imap_session *s);
 
 void imap_settings_unref(struct imap_settings **set);

@@ -105,9 +105,14 @@ def test_literal_with_crlf_and_zero_length(limited):
         assert r.status == "OK", r.lines
 
 
-def test_sync_literal_too_large(limited):
+@pytest.mark.parametrize("login", [False, True], ids=["prelogin", "authed"])
+def test_sync_literal_too_large(limited, login):
+    """max_literal_bytes is honoured in every state (the server may use a
+    stricter limit before login, never a looser one)."""
     with limited.connect() as c:
-        c.send("a LOGIN {%d}\r\n" % (LITERAL + 1))
+        if login:
+            c.login()
+        c.send("a FROB {%d}\r\n" % (LITERAL + 1))
         r = c.read_response("a")
         assert r.continuation is None, f"server invited an oversized literal: {r.lines}"
         assert r.status == "BAD", r.lines
@@ -118,11 +123,12 @@ def test_sync_literal_too_large(limited):
         c.send("alice {99999999}\r\n")
         r = c.read_response("b")
         assert r.continuation is None and r.status == "BAD", r.lines
-        assert_usable(c, login=True)
+        assert_usable(c, login=not login)
 
 
 def test_sync_literal_at_limit_accepted(limited):
     with limited.connect() as c:
+        c.login()
         c.send("a FROB {%d}\r\n" % LITERAL)
         r = c.read_response("a")
         assert r.continuation is not None, r.lines
@@ -130,6 +136,19 @@ def test_sync_literal_at_limit_accepted(limited):
         r = c.read_response("a")
         assert r.status == "BAD", r.lines     # unknown command, parsed whole
         assert_usable(c)
+
+
+def test_prelogin_literal_limit_default(server):
+    """Before login a literal larger than the (default 64 KiB) limit is
+    refused; a small one is invited."""
+    with server.connect() as c:
+        c.send("a LOGIN {65537}\r\n")
+        r = c.read_response("a")
+        assert r.continuation is None and r.status == "BAD", r.lines
+        c.send("b LOGIN {5}\r\n")
+        assert c.read_response("b").continuation
+        c.send("alice secret\r\n")
+        assert c.read_response("b").status == "OK"
 
 
 def test_huge_literal_size_number(limited):
@@ -140,9 +159,12 @@ def test_huge_literal_size_number(limited):
         assert_usable(c)
 
 
-def test_literal_plus_too_large_bye(limited):
+@pytest.mark.parametrize("login", [False, True], ids=["prelogin", "authed"])
+def test_literal_plus_too_large_bye(limited, login):
     with limited.connect() as c:
-        c.send("a LOGIN {%d+}\r\n" % (LITERAL + 1))
+        if login:
+            c.login()
+        c.send("a FROB {%d+}\r\n" % (LITERAL + 1))
         lines = c.read_until_closed()
         assert any(ln.startswith("* BYE") for ln in lines), lines
         assert not any(ln.startswith("+") for ln in lines), lines

@@ -232,7 +232,7 @@ def test_config_with_file_and_data(make_server, tmp_path):
 
 @pytest.mark.parametrize("section,key,value", [
     ("imap", "max_line_bytes", "banana"),
-    ("imap", "listen", "not-an-address"),
+    ("imap", "prelogin_timeout_s", "-5"),
     ("auth", "allow_plaintext", "maybe"),
 ])
 def test_config_invalid_value(tmp_path, section, key, value):
@@ -241,6 +241,17 @@ def test_config_invalid_value(tmp_path, section, key, value):
     r = run_cli(["config", "--config", str(cfg)], cwd=tmp_path)
     assert r.returncode != 0, r.stdout
     assert r.stderr.strip(), "no error message"
+
+
+@pytest.mark.parametrize("listen", ["not-an-address", "127.0.0.1:99999",
+                                    "127.0.0.1:-1"])
+def test_serve_rejects_bad_listen(make_server, listen):
+    srv = make_server(start=False, config={"imap": {
+        "listen": listen, "tls_listen": ""}})
+    with pytest.raises(roost.RoostError):
+        srv.start()
+    assert srv.proc.returncode not in (None, 0), srv.log_text()
+    assert not srv.listeners, f"listened despite {listen!r}: {srv.listeners}"
 
 
 def test_serve_port_in_use(make_server):

@@ -13,7 +13,7 @@
 #include "core/util.h"
 #include "core/xalloc.h"
 
-enum key_type { KEY_STR, KEY_UINT, KEY_BOOL };
+enum key_type { KEY_STR, KEY_UINT, KEY_BOOL, KEY_ADDRS };
 
 struct config_key {
 	const char *section, *name;
@@ -34,9 +34,9 @@ static const struct config_key keys[] = {
 	 "debug, info, warn or error"},
 	{"server", "user", KEY_STR, OFF(run_user), "", 0, 0,
 	 "when started as root, drop privileges to this user"},
-	{"imap", "listen", KEY_STR, OFF(imap_listen), "127.0.0.1:1143", 0, 0,
+	{"imap", "listen", KEY_ADDRS, OFF(imap_listen), "127.0.0.1:1143", 0, 0,
 	 "plaintext/STARTTLS listeners, comma-separated host:port"},
-	{"imap", "tls_listen", KEY_STR, OFF(imap_tls_listen), "127.0.0.1:1993",
+	{"imap", "tls_listen", KEY_ADDRS, OFF(imap_tls_listen), "127.0.0.1:1993",
 	 0, 0, "implicit TLS listeners"},
 	{"imap", "prelogin_timeout_s", KEY_UINT, OFF(prelogin_timeout_s), "60",
 	 1, 3600, "idle time allowed before login"},
@@ -71,12 +71,58 @@ static const struct config_key keys[] = {
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* One "host:port" or "[v6]:port"; host may be "*" or empty (any). */
+static bool addr_valid(const char *a, size_t len)
+{
+	const char *colon;
+	if (len > 0 && a[0] == '[') {
+		const char *end = memchr(a, ']', len);
+		if (end == NULL || end + 1 >= a + len || end[1] != ':')
+			return false;
+		colon = end + 1;
+	} else {
+		colon = NULL;
+		for (const char *p = a; p < a + len; p++) {
+			if (*p == ':')
+				colon = p;
+		}
+		if (colon == NULL)
+			return false;
+	}
+	size_t port_len = (size_t)(a + len - colon - 1);
+	char port[8];
+	uint64_t v;
+	if (port_len == 0 || port_len >= sizeof(port))
+		return false;
+	memcpy(port, colon + 1, port_len);
+	port[port_len] = '\0';
+	return parse_uint(port, 0, 65535, &v) == 0;
+}
+
+/* A comma-separated list of addresses; empty disables the listener. */
+static bool addr_list_valid(const char *list)
+{
+	const char *p = list;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ", \t");
+		if (n > 0 && !addr_valid(p, n))
+			return false;
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	return true;
+}
+
 static int set_key(struct config *cfg, const struct config_key *k,
 		   const char *value)
 {
 	void *field = (char *)cfg + k->offset;
 	uint64_t v;
 	switch (k->type) {
+	case KEY_ADDRS:
+		if (!addr_list_valid(value))
+			return -1;
+		__attribute__((fallthrough));
 	case KEY_STR:
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
@@ -197,7 +243,7 @@ void config_free(struct config **cfgp)
 	if (cfg == NULL)
 		return;
 	for (size_t i = 0; i < N_KEYS; i++) {
-		if (keys[i].type == KEY_STR)
+		if (keys[i].type == KEY_STR || keys[i].type == KEY_ADDRS)
 			free(*(char **)(void *)((char *)cfg + keys[i].offset));
 	}
 	free(cfg);
@@ -218,6 +264,7 @@ void config_print(const struct config *cfg, FILE *out)
 		if (k->help[0] != '\0')
 			fprintf(out, "; %s\n", k->help);
 		switch (k->type) {
+		case KEY_ADDRS:
 		case KEY_STR:
 			fprintf(out, "%s = %s\n", k->name,
 				*(char *const *)field);

@@ -34,6 +34,7 @@ static void test_apply(void **state)
 	assert_int_equal(config_apply_string(cfg,
 					     "[imap]\nlisten = 127.0.0.1:0\n"
 					     "autologout_s = 2\n"
+					     "tls_listen = [::1]:993, *:994\n"
 					     "[auth]\nallow_plaintext = yes\n",
 					     &error),
 			 0);
@@ -52,6 +53,9 @@ static void test_errors(void **state)
 		"[imap]\nautologout_s = 0\n",      /* below minimum */
 		"[auth]\nallow_plaintext = perhaps\n",
 		"[imap\nlisten = x\n",             /* syntax */
+		"[imap]\nlisten = not-an-address\n",
+		"[imap]\nlisten = 127.0.0.1:99999\n",
+		"[imap]\ntls_listen = 127.0.0.1:993,[::1\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct config *cfg = config_defaults();

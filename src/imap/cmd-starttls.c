@@ -28,5 +28,4 @@ void cmd_starttls(struct imap_session *s, const struct imap_command_line *cmd)
 	conn_start_tls(s->conn, ctx);
 	SSL_CTX_free(ctx);
 	imap_parser_destroy(&s->parser);
-	s->parser_partial = false;
 }

@@ -40,7 +40,6 @@ struct imap_session {
 	enum imap_state state;
 	enum imap_input_mode input_mode;
 	struct imap_parser *parser;
-	bool parser_partial; /* a command is half parsed */
 	char *tag;           /* of the asynchronous command running */
 	char *user;
 	struct sasl *sasl;

@@ -19,6 +19,8 @@
 #include "net/conn.h"
 
 #define IMAP_SASL_MAX_LINE_BYTES 16384
+/* before login nobody needs more than a user name and password */
+#define IMAP_PRELOGIN_MAX_LITERAL_BYTES 8192
 
 static void session_process(struct imap_session *s);
 
@@ -27,7 +29,9 @@ static void parser_limits(const struct imap_session *s,
 {
 	bool authed = s->state != IMAP_STATE_NOT_AUTH;
 	lim->max_line_bytes = s->set->max_line_bytes;
-	lim->max_literal_bytes = authed ? s->set->max_literal_bytes : 8192;
+	lim->max_literal_bytes = s->set->max_literal_bytes;
+	if (!authed && lim->max_literal_bytes > IMAP_PRELOGIN_MAX_LITERAL_BYTES)
+		lim->max_literal_bytes = IMAP_PRELOGIN_MAX_LITERAL_BYTES;
 	lim->max_command_bytes = lim->max_line_bytes + lim->max_literal_bytes;
 	lim->max_depth = authed ? 32 : 4;
 	lim->max_args = authed ? 4096 : 32;
@@ -99,6 +103,8 @@ static void delay_timer_cb(struct loop_timer *t)
 void imap_session_delay(struct imap_session *s, unsigned int delay_ms,
 			void (*fn)(struct imap_session *s))
 {
+	if (s->closed)
+		return;
 	s->delay_done = fn;
 	loop_timer_start(conn_loop(s->conn), &s->delay_timer, delay_ms);
 }
@@ -210,19 +216,15 @@ static bool command_step(struct imap_session *s, struct buf *in)
 	buf_consume(in, consumed);
 	switch (r) {
 	case IMAP_PARSE_MORE:
-		s->parser_partial = true;
 		return false;
 	case IMAP_PARSE_CONTINUE:
-		s->parser_partial = true;
 		conn_write_str(s->conn, "+ Ready for literal data\r\n");
 		conn_flush(s->conn);
 		return true;
 	case IMAP_PARSE_DONE:
-		s->parser_partial = false;
 		dispatch(s, imap_parser_command(s->parser));
 		break;
 	case IMAP_PARSE_ERROR:
-		s->parser_partial = false;
 		parse_error(s);
 		break;
 	}
@@ -251,7 +253,7 @@ static void session_process(struct imap_session *s)
 	if (s->closed)
 		return;
 	/* idle sessions keep no parser memory */
-	if (!s->parser_partial && s->parser != NULL)
+	if (s->parser != NULL && imap_parser_is_idle(s->parser))
 		imap_parser_destroy(&s->parser);
 	conn_flush(s->conn);
 }
@@ -346,8 +348,11 @@ void imap_session_create(struct imap_server *server, struct conn *conn,
 	imap_write_capabilities(s);
 	conn_write_str(conn, "] roost ready.\r\n");
 	conn_flush(conn);
-	loop_timer_start(loop, &s->idle_timer, idle_timeout_ms(s));
-	conn_start(conn);
+	/* the greeting's write may have found the client gone */
+	if (!s->closed) {
+		loop_timer_start(loop, &s->idle_timer, idle_timeout_ms(s));
+		conn_start(conn);
+	}
 	imap_session_unref(s);
 }
 

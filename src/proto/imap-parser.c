@@ -898,3 +898,16 @@ bool imap_arg_atom_equals(const struct imap_arg *arg, const char *name)
 
 	return imap_arg_get_atom(arg, &s) && strcasecmp(s, name) == 0;
 }
+
+bool imap_parser_is_idle(const struct imap_parser *p)
+{
+	switch (p->state) {
+	case ST_DONE:
+	case ST_ENDED:
+		return true;
+	case ST_TAG:
+		return p->command_bytes == 0 && p->tag.len == 0;
+	default:
+		return false;
+	}
+}

@@ -114,6 +114,11 @@ const char *imap_parser_error(const struct imap_parser *p, bool *fatal_r);
  * line end) and was valid; NULL otherwise (answer with "*"). */
 const char *imap_parser_error_tag(const struct imap_parser *p);
 
+/* Is the parser between commands: nothing of a next command read, no
+ * bad line being skipped? (Then the caller may destroy it and create a
+ * new one later without changing what is parsed.) */
+bool imap_parser_is_idle(const struct imap_parser *p);
+
 /* Forget any partial command, skipping state or fatal error; the next
  * feed starts a new command (e.g. after STARTTLS). */
 void imap_parser_reset(struct imap_parser *p);

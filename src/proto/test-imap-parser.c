@@ -803,6 +803,31 @@ static void test_arg_helpers(void **state)
 	imap_parser_destroy(&p);
 }
 
+/* Regression: a session destroyed its idle parser right after an error
+ * reported on a CR, losing the skip of the LF that followed in the next
+ * read, which then parsed as an empty command line. */
+static void test_is_idle(void **state)
+{
+	struct imap_parser *p = imap_parser_create(&default_limits);
+	size_t used;
+	assert_true(imap_parser_is_idle(p));
+	const unsigned char bad[] = "a FROB \"x\r";
+	assert_int_equal(imap_parser_feed(p, bad, sizeof(bad) - 1, &used),
+			 IMAP_PARSE_ERROR);
+	assert_int_equal(used, sizeof(bad) - 1);
+	assert_false(imap_parser_is_idle(p)); /* the LF is still to skip */
+	const unsigned char lf[] = "\n";
+	assert_int_equal(imap_parser_feed(p, lf, 1, &used), IMAP_PARSE_MORE);
+	assert_true(imap_parser_is_idle(p));
+	const unsigned char part[] = "b NO";
+	assert_int_equal(imap_parser_feed(p, part, 4, &used), IMAP_PARSE_MORE);
+	assert_false(imap_parser_is_idle(p));
+	const unsigned char rest[] = "OP\r\n";
+	assert_int_equal(imap_parser_feed(p, rest, 4, &used), IMAP_PARSE_DONE);
+	assert_true(imap_parser_is_idle(p));
+	imap_parser_destroy(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +850,7 @@ int main(void)
 	        cmocka_unit_test(test_set_limits),
 	        cmocka_unit_test(test_random_chunks),
 	        cmocka_unit_test(test_arg_helpers),
+	        cmocka_unit_test(test_is_idle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,17 +11,19 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: roost COMMAND [--config FILE] [--data DIR] [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  serve                      run the server in the foreground\n"
-		"  config                     print the effective configuration\n"
-		"  user add NAME [--scheme S] add a user; password on stdin\n"
-		"  user passwd NAME [--scheme S]\n"
-		"                             change a user's password\n"
-		"  user del NAME              remove a user\n"
-		"  user list                  list users\n"
-		"  version                    print the version\n");
+	        "usage: roost COMMAND [--config FILE] [--data DIR] [ARGS]\n"
+	        "\n"
+	        "commands:\n"
+	        "  serve                      run the server in the "
+	        "foreground\n"
+	        "  config                     print the effective "
+	        "configuration\n"
+	        "  user add NAME [--scheme S] add a user; password on stdin\n"
+	        "  user passwd NAME [--scheme S]\n"
+	        "                             change a user's password\n"
+	        "  user del NAME              remove a user\n"
+	        "  user list                  list users\n"
+	        "  version                    print the version\n");
 }
 
 struct options {
@@ -58,8 +60,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 static int cmd_config(const struct options *opt)
 {
 	char *error = NULL;
-	struct config *cfg = config_load(opt->config_path, opt->data_dir,
-					 &error);
+	struct config *cfg =
+	        config_load(opt->config_path, opt->data_dir, &error);
 	if (cfg == NULL) {
 		fprintf(stderr, "roost: %s\n", error);
 		free(error);
@@ -73,8 +75,8 @@ static int cmd_config(const struct options *opt)
 static int cmd_user_main(const struct options *opt)
 {
 	char *error = NULL;
-	struct config *cfg = config_load(opt->config_path, opt->data_dir,
-					 &error);
+	struct config *cfg =
+	        config_load(opt->config_path, opt->data_dir, &error);
 	if (cfg == NULL) {
 		fprintf(stderr, "roost: %s\n", error);
 		free(error);
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
 		/* "user" keeps its own word: argv[0] is the action */
 		if (strcmp(argv[1], "user") == 0) {
 			memmove(opt.argv + 1, opt.argv,
-				(size_t)opt.argc * sizeof(char *));
+			        (size_t)opt.argc * sizeof(char *));
 			opt.argv[0] = argv[1];
 			opt.argc++;
 		}

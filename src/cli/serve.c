@@ -52,7 +52,7 @@ static void log_error(const char *event, const char *error)
 static int make_demo_user(const struct config *cfg)
 {
 	static const char alphabet[] =
-		"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	        "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	unsigned char rnd[16];
 	char password[sizeof(rnd) + 1];
 	if (random_bytes(rnd, sizeof(rnd)) < 0)
@@ -62,9 +62,9 @@ static int make_demo_user(const struct config *cfg)
 	password[sizeof(rnd)] = '\0';
 	const char *error = NULL;
 	char *hash = password_hash(PASSWORD_DEFAULT_SCHEME, password,
-				   strlen(password), &error);
-	if (hash == NULL || passwd_file_set(cfg->passwd_file, "demo", hash,
-					    &error) < 0) {
+	                           strlen(password), &error);
+	if (hash == NULL ||
+	    passwd_file_set(cfg->passwd_file, "demo", hash, &error) < 0) {
 		log_error("demo_user_failed", error);
 		free(hash);
 		return -1;
@@ -93,7 +93,7 @@ int serve_first_start(const struct config *cfg)
 			mkdir_p(dir, 0700);
 		}
 		if (tls_create_self_signed(cfg->tls_cert, cfg->tls_key,
-					   "localhost", &error) < 0) {
+		                           "localhost", &error) < 0) {
 			log_error("tls_create_failed", error);
 			free(error);
 			return -1;
@@ -166,13 +166,13 @@ static int open_listeners(struct server *srv)
 {
 	char *error = NULL;
 	if (listener_open_list(&srv->listeners, srv->cfg->imap_listen, "imap",
-			       false, imap_server_accept,
-			       imap_server_listen_ctx(srv->imap, false),
-			       &error) < 0 ||
+	                       false, imap_server_accept,
+	                       imap_server_listen_ctx(srv->imap, false),
+	                       &error) < 0 ||
 	    listener_open_list(&srv->listeners, srv->cfg->imap_tls_listen,
-			       "imap", true, imap_server_accept,
-			       imap_server_listen_ctx(srv->imap, true),
-			       &error) < 0) {
+	                       "imap", true, imap_server_accept,
+	                       imap_server_listen_ctx(srv->imap, true),
+	                       &error) < 0) {
 		log_error("listen_failed", error);
 		free(error);
 		return -1;
@@ -184,7 +184,7 @@ static void reload(struct server *srv)
 {
 	char *error = NULL;
 	struct config *cfg =
-		config_load(srv->config_path, srv->data_override, &error);
+	        config_load(srv->config_path, srv->data_override, &error);
 	if (cfg == NULL) {
 		log_event(LOG_WARN, "reload_failed", "error", error, NULL);
 		free(error);
@@ -192,7 +192,7 @@ static void reload(struct server *srv)
 	}
 	if (load_runtime(cfg) < 0) {
 		log_event(LOG_WARN, "reload_failed", "error",
-			  "keeping the previous certificate and users", NULL);
+		          "keeping the previous certificate and users", NULL);
 		config_free(&cfg);
 		return;
 	}
@@ -222,7 +222,7 @@ static void start_workers(struct server *srv)
 	for (unsigned int i = 0; i < srv->n_loops; i++) {
 		listener_watch_all(srv->listeners, srv->loops[i]);
 		if (pthread_create(&srv->threads[i], NULL, worker_main,
-				   srv->loops[i]) != 0)
+		                   srv->loops[i]) != 0)
 			abort();
 	}
 }
@@ -258,7 +258,7 @@ static int wait_signals(struct server *srv, const sigset_t *set)
 			continue;
 		}
 		log_event(LOG_INFO, "shutdown", "signal",
-			  sig == SIGTERM ? "TERM" : "INT", NULL);
+		          sig == SIGTERM ? "TERM" : "INT", NULL);
 		return 0;
 	}
 }
@@ -286,11 +286,11 @@ static int server_setup(struct server *srv)
 	for (unsigned int i = 0; i < srv->n_loops; i++)
 		srv->loops[i] = loop_create(i);
 	srv->pool = threadpool_create(srv->n_loops < 2 ? 2 : srv->n_loops);
-	srv->penalty = penalty_create(cfg->failure_delay_base_ms,
-				      cfg->failure_delay_max_ms,
-				      PENALTY_MAX_ENTRIES);
-	srv->imap = imap_server_create(cfg, srv->loops, srv->n_loops,
-				       srv->pool, srv->penalty);
+	srv->penalty =
+	        penalty_create(cfg->failure_delay_base_ms,
+	                       cfg->failure_delay_max_ms, PENALTY_MAX_ENTRIES);
+	srv->imap = imap_server_create(cfg, srv->loops, srv->n_loops, srv->pool,
+	                               srv->penalty);
 	if (open_listeners(srv) < 0 || drop_privileges(cfg->run_user) < 0)
 		return -1;
 	return 0;
@@ -299,7 +299,7 @@ static int server_setup(struct server *srv)
 int serve_main(const char *config_path, const char *data_dir)
 {
 	struct server srv = {.config_path = config_path,
-			     .data_override = data_dir};
+	                     .data_override = data_dir};
 	char *error = NULL;
 	umask(077);
 	srv.cfg = config_load(config_path, data_dir, &error);
@@ -327,7 +327,7 @@ int serve_main(const char *config_path, const char *data_dir)
 	char workers[16];
 	snprintf(workers, sizeof(workers), "%u", srv.n_loops);
 	log_event(LOG_INFO, "started", "version", ROOST_VERSION, "workers",
-		  workers, NULL);
+	          workers, NULL);
 	ret = wait_signals(&srv, &set) < 0 ? 1 : 0;
 	stop_workers(&srv);
 out_free:

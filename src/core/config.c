@@ -26,48 +26,48 @@ struct config_key {
 
 #define OFF(f) offsetof(struct config, f)
 static const struct config_key keys[] = {
-	{"server", "data", KEY_STR, OFF(data_dir), "./roost-data", 0, 0,
-	 "where users' mail, the passwd-file and TLS files live"},
-	{"server", "workers", KEY_UINT, OFF(workers), "0", 0, 256,
-	 "event-loop threads; 0 = one per core"},
-	{"server", "log_level", KEY_STR, OFF(log_level), "info", 0, 0,
-	 "debug, info, warn or error"},
-	{"server", "user", KEY_STR, OFF(run_user), "", 0, 0,
-	 "when started as root, drop privileges to this user"},
-	{"imap", "listen", KEY_ADDRS, OFF(imap_listen), "127.0.0.1:1143", 0, 0,
-	 "plaintext/STARTTLS listeners, comma-separated host:port"},
-	{"imap", "tls_listen", KEY_ADDRS, OFF(imap_tls_listen), "127.0.0.1:1993",
-	 0, 0, "implicit TLS listeners"},
-	{"imap", "prelogin_timeout_s", KEY_UINT, OFF(prelogin_timeout_s), "60",
-	 1, 3600, "idle time allowed before login"},
-	{"imap", "autologout_s", KEY_UINT, OFF(autologout_s), "1800", 1,
-	 86400, "idle time allowed after login (RFC 3501: >= 30 min)"},
-	{"imap", "max_connections_per_ip", KEY_UINT,
-	 OFF(max_connections_per_ip), "100", 1, 1000000, ""},
-	{"imap", "max_connections", KEY_UINT, OFF(max_connections), "100000", 1,
-	 10000000, "all connections of all protocols"},
-	{"imap", "max_line_bytes", KEY_UINT, OFF(max_line_bytes), "65536", 1024,
-	 16777216, "command line length outside literals"},
-	{"imap", "max_literal_bytes", KEY_UINT, OFF(max_literal_bytes),
-	 "65536", 1024, 1073741824, "one literal in a command other than APPEND"},
-	{"imap", "max_output_bytes", KEY_UINT, OFF(max_output_bytes),
-	 "1048576", 65536, 1073741824, "output queued for a slow reader"},
-	{"imap", "max_bad_commands", KEY_UINT, OFF(max_bad_commands), "20", 1,
-	 1000, "consecutive bad commands before BYE"},
-	{"tls", "cert", KEY_STR, OFF(tls_cert), "", 0, 0,
-	 "PEM certificate chain; default DATA/tls/cert.pem"},
-	{"tls", "key", KEY_STR, OFF(tls_key), "", 0, 0,
-	 "PEM private key; default DATA/tls/key.pem"},
-	{"auth", "passwd_file", KEY_STR, OFF(passwd_file), "", 0, 0,
-	 "Dovecot-format passwd-file; default DATA/passwd"},
-	{"auth", "allow_plaintext", KEY_BOOL, OFF(allow_plaintext), "no", 0, 0,
-	 "allow passwords on unencrypted non-loopback connections"},
-	{"auth", "plaintext_loopback", KEY_BOOL, OFF(plaintext_loopback), "yes",
-	 0, 0, "treat loopback connections as secure"},
-	{"auth", "failure_delay_base_ms", KEY_UINT, OFF(failure_delay_base_ms),
-	 "1000", 0, 60000, "first failed-login delay, doubling per failure"},
-	{"auth", "failure_delay_max_ms", KEY_UINT, OFF(failure_delay_max_ms),
-	 "15000", 0, 600000, "largest failed-login delay"},
+        {"server", "data", KEY_STR, OFF(data_dir), "./roost-data", 0, 0,
+         "where users' mail, the passwd-file and TLS files live"},
+        {"server", "workers", KEY_UINT, OFF(workers), "0", 0, 256,
+         "event-loop threads; 0 = one per core"},
+        {"server", "log_level", KEY_STR, OFF(log_level), "info", 0, 0,
+         "debug, info, warn or error"},
+        {"server", "user", KEY_STR, OFF(run_user), "", 0, 0,
+         "when started as root, drop privileges to this user"},
+        {"imap", "listen", KEY_ADDRS, OFF(imap_listen), "127.0.0.1:1143", 0, 0,
+         "plaintext/STARTTLS listeners, comma-separated host:port"},
+        {"imap", "tls_listen", KEY_ADDRS, OFF(imap_tls_listen),
+         "127.0.0.1:1993", 0, 0, "implicit TLS listeners"},
+        {"imap", "prelogin_timeout_s", KEY_UINT, OFF(prelogin_timeout_s), "60",
+         1, 3600, "idle time allowed before login"},
+        {"imap", "autologout_s", KEY_UINT, OFF(autologout_s), "1800", 1, 86400,
+         "idle time allowed after login (RFC 3501: >= 30 min)"},
+        {"imap", "max_connections_per_ip", KEY_UINT,
+         OFF(max_connections_per_ip), "100", 1, 1000000, ""},
+        {"imap", "max_connections", KEY_UINT, OFF(max_connections), "100000", 1,
+         10000000, "all connections of all protocols"},
+        {"imap", "max_line_bytes", KEY_UINT, OFF(max_line_bytes), "65536", 1024,
+         16777216, "command line length outside literals"},
+        {"imap", "max_literal_bytes", KEY_UINT, OFF(max_literal_bytes), "65536",
+         1024, 1073741824, "one literal in a command other than APPEND"},
+        {"imap", "max_output_bytes", KEY_UINT, OFF(max_output_bytes), "1048576",
+         65536, 1073741824, "output queued for a slow reader"},
+        {"imap", "max_bad_commands", KEY_UINT, OFF(max_bad_commands), "20", 1,
+         1000, "consecutive bad commands before BYE"},
+        {"tls", "cert", KEY_STR, OFF(tls_cert), "", 0, 0,
+         "PEM certificate chain; default DATA/tls/cert.pem"},
+        {"tls", "key", KEY_STR, OFF(tls_key), "", 0, 0,
+         "PEM private key; default DATA/tls/key.pem"},
+        {"auth", "passwd_file", KEY_STR, OFF(passwd_file), "", 0, 0,
+         "Dovecot-format passwd-file; default DATA/passwd"},
+        {"auth", "allow_plaintext", KEY_BOOL, OFF(allow_plaintext), "no", 0, 0,
+         "allow passwords on unencrypted non-loopback connections"},
+        {"auth", "plaintext_loopback", KEY_BOOL, OFF(plaintext_loopback), "yes",
+         0, 0, "treat loopback connections as secure"},
+        {"auth", "failure_delay_base_ms", KEY_UINT, OFF(failure_delay_base_ms),
+         "1000", 0, 60000, "first failed-login delay, doubling per failure"},
+        {"auth", "failure_delay_max_ms", KEY_UINT, OFF(failure_delay_max_ms),
+         "15000", 0, 600000, "largest failed-login delay"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -114,7 +114,7 @@ static bool addr_list_valid(const char *list)
 }
 
 static int set_key(struct config *cfg, const struct config_key *k,
-		   const char *value)
+                   const char *value)
 {
 	void *field = (char *)cfg + k->offset;
 	uint64_t v;
@@ -154,7 +154,7 @@ struct apply_ctx {
 };
 
 static int config_ini_handler(void *user, const char *section, const char *name,
-		       const char *value)
+                              const char *value)
 {
 	struct apply_ctx *ctx = user;
 	for (size_t i = 0; i < N_KEYS; i++) {
@@ -164,11 +164,11 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 		if (set_key(ctx->cfg, &keys[i], value) == 0)
 			return 1;
 		snprintf(ctx->error, sizeof(ctx->error),
-			 "invalid value for [%s] %s", section, name);
+		         "invalid value for [%s] %s", section, name);
 		return 0;
 	}
-	snprintf(ctx->error, sizeof(ctx->error), "unknown key [%s] %s",
-		 section, name);
+	snprintf(ctx->error, sizeof(ctx->error), "unknown key [%s] %s", section,
+	         name);
 	return 0;
 }
 
@@ -176,7 +176,7 @@ static char *format_error(const char *where, int line, const char *reason)
 {
 	char msg[512];
 	snprintf(msg, sizeof(msg), "%s:%d: %s", where, line,
-		 reason[0] != '\0' ? reason : "syntax error");
+	         reason[0] != '\0' ? reason : "syntax error");
 	return xstrdup(msg);
 }
 
@@ -209,17 +209,17 @@ void config_finish(struct config *cfg)
 }
 
 struct config *config_load(const char *path, const char *data_dir,
-			   char **error_r)
+                           char **error_r)
 {
 	struct config *cfg = config_defaults();
 	if (path != NULL) {
 		struct apply_ctx ctx = {.cfg = cfg};
 		int line = ini_parse(path, config_ini_handler, &ctx);
 		if (line != 0) {
-			*error_r = line < 0 ? format_error(path, 0,
-							   "cannot read file")
-					    : format_error(path, line,
-							   ctx.error);
+			*error_r =
+			        line < 0 ? format_error(path, 0,
+			                                "cannot read file")
+			                 : format_error(path, line, ctx.error);
 			config_free(&cfg);
 			return NULL;
 		}
@@ -258,7 +258,7 @@ void config_print(const struct config *cfg, FILE *out)
 		const void *field = (const char *)cfg + k->offset;
 		if (strcmp(section, k->section) != 0) {
 			fprintf(out, "%s[%s]\n", i == 0 ? "" : "\n",
-				k->section);
+			        k->section);
 			section = k->section;
 		}
 		if (k->help[0] != '\0')
@@ -267,15 +267,15 @@ void config_print(const struct config *cfg, FILE *out)
 		case KEY_ADDRS:
 		case KEY_STR:
 			fprintf(out, "%s = %s\n", k->name,
-				*(char *const *)field);
+			        *(char *const *)field);
 			break;
 		case KEY_UINT:
 			fprintf(out, "%s = %u\n", k->name,
-				*(const unsigned int *)field);
+			        *(const unsigned int *)field);
 			break;
 		case KEY_BOOL:
 			fprintf(out, "%s = %s\n", k->name,
-				*(const bool *)field ? "yes" : "no");
+			        *(const bool *)field ? "yes" : "no");
 			break;
 		}
 	}

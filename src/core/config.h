@@ -15,7 +15,7 @@ struct config {
 	char *log_level;
 	char *run_user; /* drop privileges to this user when root */
 	/* [imap] */
-	char *imap_listen;     /* comma-separated host:port list */
+	char *imap_listen; /* comma-separated host:port list */
 	char *imap_tls_listen;
 	unsigned int prelogin_timeout_s;
 	unsigned int autologout_s;
@@ -40,7 +40,7 @@ struct config {
  * (NULL: none). Paths left empty are derived from the data dir. Returns
  * NULL with *error_r (malloc'd, "file:line: reason") on errors. */
 struct config *config_load(const char *path, const char *data_dir,
-			   char **error_r);
+                           char **error_r);
 /* Apply INI text on top of cfg (for tests and fuzzing). 0 or -1. */
 int config_apply_string(struct config *cfg, const char *text, char **error_r);
 struct config *config_defaults(void);

@@ -68,10 +68,10 @@ void log_event(enum log_level level, const char *event, ...)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	buf_printf(&b, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=",
-		   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		   tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-		   level_names[level]);
+	buf_printf(
+	        &b, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=",
+	        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	        tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
 	append_value(&b, event);
 	va_list ap;
 	va_start(ap, event);

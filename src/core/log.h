@@ -18,6 +18,6 @@ int log_level_parse(const char *name);
  *   log_event(LOG_INFO, "login", "user", name, "remote", addr, NULL);
  * A NULL value is skipped with its key. */
 void log_event(enum log_level level, const char *event, ...)
-	__attribute__((sentinel));
+        __attribute__((sentinel));
 
 #endif

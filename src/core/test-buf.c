@@ -76,9 +76,9 @@ static void test_arena(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_append_and_cap),
-		cmocka_unit_test(test_buf_binary_and_reserve),
-		cmocka_unit_test(test_arena),
+	        cmocka_unit_test(test_buf_append_and_cap),
+	        cmocka_unit_test(test_buf_binary_and_reserve),
+	        cmocka_unit_test(test_arena),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

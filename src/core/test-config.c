@@ -32,12 +32,12 @@ static void test_apply(void **state)
 	struct config *cfg = config_defaults();
 	char *error = NULL;
 	assert_int_equal(config_apply_string(cfg,
-					     "[imap]\nlisten = 127.0.0.1:0\n"
-					     "autologout_s = 2\n"
-					     "tls_listen = [::1]:993, *:994\n"
-					     "[auth]\nallow_plaintext = yes\n",
-					     &error),
-			 0);
+	                                     "[imap]\nlisten = 127.0.0.1:0\n"
+	                                     "autologout_s = 2\n"
+	                                     "tls_listen = [::1]:993, *:994\n"
+	                                     "[auth]\nallow_plaintext = yes\n",
+	                                     &error),
+	                 0);
 	assert_string_equal(cfg->imap_listen, "127.0.0.1:0");
 	assert_int_equal(cfg->autologout_s, 2);
 	assert_true(cfg->allow_plaintext);
@@ -47,15 +47,15 @@ static void test_apply(void **state)
 static void test_errors(void **state)
 {
 	static const char *const bad[] = {
-		"[imap]\nlisten_typo = x\n",       /* unknown key */
-		"[nosuch]\nkey = 1\n",             /* unknown section */
-		"[imap]\nautologout_s = -5\n",     /* not a number */
-		"[imap]\nautologout_s = 0\n",      /* below minimum */
-		"[auth]\nallow_plaintext = perhaps\n",
-		"[imap\nlisten = x\n",             /* syntax */
-		"[imap]\nlisten = not-an-address\n",
-		"[imap]\nlisten = 127.0.0.1:99999\n",
-		"[imap]\ntls_listen = 127.0.0.1:993,[::1\n",
+	        "[imap]\nlisten_typo = x\n",   /* unknown key */
+	        "[nosuch]\nkey = 1\n",         /* unknown section */
+	        "[imap]\nautologout_s = -5\n", /* not a number */
+	        "[imap]\nautologout_s = 0\n",  /* below minimum */
+	        "[auth]\nallow_plaintext = perhaps\n",
+	        "[imap\nlisten = x\n", /* syntax */
+	        "[imap]\nlisten = not-an-address\n",
+	        "[imap]\nlisten = 127.0.0.1:99999\n",
+	        "[imap]\ntls_listen = 127.0.0.1:993,[::1\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct config *cfg = config_defaults();
@@ -92,10 +92,10 @@ static void test_print_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_apply),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_print_roundtrip),
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_apply),
+	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_print_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,7 +82,7 @@ static int fsync_dir_of(const char *path)
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len,
-		      unsigned int mode)
+                      unsigned int mode)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
@@ -113,7 +113,7 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 	if (rename(tmp, path) < 0)
 		goto out_unlink;
 	return fsync_dir_of(path);
-out_unlink: {
+out_unlink : {
 	int saved = errno;
 	if (fd >= 0)
 		close(fd);

@@ -15,7 +15,7 @@ int parse_bool(const char *s, bool *out_r);
 /* Write len bytes to path atomically: temporary file, fsync, rename,
  * fsync of the directory. Returns 0 or -1 with errno set. */
 int write_file_atomic(const char *path, const void *data, size_t len,
-		      unsigned int mode);
+                      unsigned int mode);
 /* mkdir -p with mode for created directories; 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned int mode);
 /* Fill buf with n random bytes from the kernel; 0 or -1. */

@@ -14,8 +14,7 @@
 #define ID_MAX_FIELD_BYTES 30
 #define ID_MAX_VALUE_BYTES 1024
 
-void cmd_capability(struct imap_session *s,
-		    const struct imap_command_line *cmd)
+void cmd_capability(struct imap_session *s, const struct imap_command_line *cmd)
 {
 	if (cmd->arg_count != 0) {
 		imap_reply_bad_args(s, cmd);
@@ -58,7 +57,8 @@ static bool id_args_valid(struct imap_session *s, const struct imap_arg *arg)
 		return false;
 	const char *name = NULL, *version = NULL;
 	for (size_t i = 0; i < arg->list_count; i += 2) {
-		const struct imap_arg *k = &arg->list[i], *v = &arg->list[i + 1];
+		const struct imap_arg *k = &arg->list[i],
+		                      *v = &arg->list[i + 1];
 		if ((k->type != IMAP_ARG_QUOTED &&
 		     k->type != IMAP_ARG_LITERAL) ||
 		    k->len > ID_MAX_FIELD_BYTES)
@@ -76,7 +76,7 @@ static bool id_args_valid(struct imap_session *s, const struct imap_arg *arg)
 	}
 	if (name != NULL || version != NULL)
 		log_event(LOG_INFO, "client_id", "remote", conn_remote(s->conn),
-			  "name", name, "version", version, NULL);
+		          "name", name, "version", version, NULL);
 	return true;
 }
 
@@ -88,7 +88,7 @@ void cmd_id(struct imap_session *s, const struct imap_command_line *cmd)
 	}
 	conn_write_str(s->conn, "* ID (\"name\" \"roost\" \"version\" ");
 	imap_write_string(conn_output(s->conn), ROOST_VERSION,
-			  strlen(ROOST_VERSION));
+	                  strlen(ROOST_VERSION));
 	conn_write_str(s->conn, ")\r\n");
 	imap_reply_tagged(s, cmd->tag, "OK", "ID completed");
 }

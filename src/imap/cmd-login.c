@@ -33,25 +33,25 @@ struct auth_job {
 };
 
 static const char privacy_text[] =
-	"[PRIVACYREQUIRED] Plaintext authentication is disallowed on "
-	"non-encrypted connections";
+        "[PRIVACYREQUIRED] Plaintext authentication is disallowed on "
+        "non-encrypted connections";
 
 static void auth_failed_answer(struct imap_session *s)
 {
 	imap_command_finish(s, "NO",
-			    "[AUTHENTICATIONFAILED] Authentication failed.");
+	                    "[AUTHENTICATIONFAILED] Authentication failed.");
 }
 
 static void auth_failed(struct imap_session *s, const char *user,
-			const char *why)
+                        const char *why)
 {
 	const char *ip = conn_remote_ip(s->conn);
 	struct penalty *p = imap_server_penalty(s->server);
 	uint64_t now = time_now_ms();
 	log_event(LOG_INFO, "login_failed", "user", user, "remote",
-		  conn_remote(s->conn), "mech",
-		  s->sasl_mech != NULL ? s->sasl_mech : "LOGIN", "reason", why,
-		  NULL);
+	          conn_remote(s->conn), "mech",
+	          s->sasl_mech != NULL ? s->sasl_mech : "LOGIN", "reason", why,
+	          NULL);
 	penalty_fail(p, ip, now);
 	imap_sasl_reset(s); /* user and why may be gone from here on */
 	imap_session_delay(s, penalty_delay_ms(p, ip, now), auth_failed_answer);
@@ -60,7 +60,7 @@ static void auth_failed(struct imap_session *s, const char *user,
 static void auth_succeeded(struct imap_session *s, const char *user)
 {
 	penalty_success(imap_server_penalty(s->server),
-			conn_remote_ip(s->conn));
+	                conn_remote_ip(s->conn));
 	/* user may point into the SASL state freed below */
 	char *mech = xstrdup(s->sasl_mech != NULL ? s->sasl_mech : "LOGIN");
 	char *name = xstrdup(user);
@@ -81,10 +81,10 @@ static void auth_job_work(void *arg)
 	} else {
 		const char *error = NULL;
 		job->result = password_verify(stored, job->password,
-					      job->password_len, &error);
+		                              job->password_len, &error);
 		if (job->result < 0)
 			log_event(LOG_WARN, "password_unusable", "user",
-				  job->user, "error", error, NULL);
+			          job->user, "error", error, NULL);
 	}
 	if (stored != NULL) {
 		explicit_bzero(stored, strlen(stored));
@@ -93,7 +93,7 @@ static void auth_job_work(void *arg)
 }
 
 static void sasl_advance(struct imap_session *s, const unsigned char *in,
-			 size_t in_len);
+                         size_t in_len);
 
 static void auth_job_done(void *arg)
 {
@@ -117,8 +117,8 @@ static void auth_job_done(void *arg)
 }
 
 static void auth_job_submit(struct imap_session *s, enum auth_job_kind kind,
-			    const char *user, const char *password,
-			    size_t password_len)
+                            const char *user, const char *password,
+                            size_t password_len)
 {
 	struct auth_job *job = xcalloc(1, sizeof(*job));
 	job->s = s;
@@ -130,7 +130,7 @@ static void auth_job_submit(struct imap_session *s, enum auth_job_kind kind,
 	}
 	imap_session_ref(s);
 	threadpool_submit(imap_server_pool(s->server), auth_job_work,
-			  auth_job_done, job, conn_loop(s->conn));
+	                  auth_job_done, job, conn_loop(s->conn));
 }
 
 void cmd_login(struct imap_session *s, const struct imap_command_line *cmd)
@@ -152,7 +152,7 @@ void cmd_login(struct imap_session *s, const struct imap_command_line *cmd)
 	    memchr(user, '\0', user_len) != NULL ||
 	    password_len > IMAP_MAX_PASSWORD_BYTES) {
 		auth_failed(s, user_len <= IMAP_MAX_USER_BYTES ? user : "",
-			    "invalid user name or password");
+		            "invalid user name or password");
 		return;
 	}
 	auth_job_submit(s, AUTH_JOB_VERIFY, user, password, password_len);
@@ -167,7 +167,7 @@ void imap_sasl_reset(struct imap_session *s)
 }
 
 static void sasl_send_challenge(struct imap_session *s,
-				const unsigned char *out, size_t out_len)
+                                const unsigned char *out, size_t out_len)
 {
 	char *b64 = sasl_base64_encode(out, out_len);
 	conn_printf(s->conn, "+ %s\r\n", b64);
@@ -177,8 +177,20 @@ static void sasl_send_challenge(struct imap_session *s,
 	conn_resume_input(s->conn);
 }
 
+/* roost has no proxy authorization: a SASL authorization identity must
+ * name the authenticated user itself. false: the login has failed. */
+static bool authzid_allowed(struct imap_session *s)
+{
+	const char *authzid = sasl_authzid(s->sasl);
+	if (authzid == NULL || strcmp(authzid, sasl_authcid(s->sasl)) == 0)
+		return true;
+	auth_failed(s, sasl_authcid(s->sasl),
+	            "authorization identity not allowed");
+	return false;
+}
+
 static void sasl_advance(struct imap_session *s, const unsigned char *in,
-			 size_t in_len)
+                         size_t in_len)
 {
 	const unsigned char *out = NULL;
 	size_t out_len = 0;
@@ -190,23 +202,20 @@ static void sasl_advance(struct imap_session *s, const unsigned char *in,
 		sasl_send_challenge(s, out, out_len);
 		return;
 	case SASL_VERIFY_PASSWORD: {
-		const char *pw = sasl_password(s->sasl, &pw_len);
-		const char *authzid = sasl_authzid(s->sasl);
-		if (authzid != NULL &&
-		    strcmp(authzid, sasl_authcid(s->sasl)) != 0) {
-			auth_failed(s, sasl_authcid(s->sasl),
-				    "authorization identity not allowed");
+		if (!authzid_allowed(s))
 			return;
-		}
+		const char *pw = sasl_password(s->sasl, &pw_len);
 		auth_job_submit(s, AUTH_JOB_VERIFY, sasl_authcid(s->sasl), pw,
-				pw_len);
+		                pw_len);
 		return;
 	}
 	case SASL_NEED_SECRET:
-		auth_job_submit(s, AUTH_JOB_SECRET, sasl_authcid(s->sasl),
-				NULL, 0);
+		auth_job_submit(s, AUTH_JOB_SECRET, sasl_authcid(s->sasl), NULL,
+		                0);
 		return;
 	case SASL_SUCCESS:
+		if (!authzid_allowed(s))
+			return;
 		if (out_len > 0) {
 			/* RFC 3501 6.2.2: final server data goes in a
 			 * continuation; the client answers with an empty
@@ -219,7 +228,7 @@ static void sasl_advance(struct imap_session *s, const unsigned char *in,
 		return;
 	case SASL_FAIL:
 		auth_failed(s, sasl_authcid(s->sasl),
-			    out != NULL ? (const char *)out : "failed");
+		            out != NULL ? (const char *)out : "failed");
 		return;
 	case SASL_BAD:
 		imap_sasl_reset(s);
@@ -230,7 +239,7 @@ static void sasl_advance(struct imap_session *s, const unsigned char *in,
 
 /* Decode a client SASL message; "=" in an initial response is empty. */
 static int sasl_decode(const char *text, size_t len, bool initial,
-		       unsigned char **out_r, size_t *out_len_r)
+                       unsigned char **out_r, size_t *out_len_r)
 {
 	if (initial && len == 1 && text[0] == '=') {
 		*out_r = xcalloc(1, 1);
@@ -270,7 +279,7 @@ void imap_sasl_input(struct imap_session *s, const char *line, size_t len)
 }
 
 void cmd_authenticate(struct imap_session *s,
-		      const struct imap_command_line *cmd)
+                      const struct imap_command_line *cmd)
 {
 	const char *mech, *ir = NULL;
 	size_t ir_len = 0;
@@ -288,7 +297,7 @@ void cmd_authenticate(struct imap_session *s,
 	struct sasl *sasl = sasl_create(mech);
 	if (sasl == NULL) {
 		imap_reply_tagged(s, cmd->tag, "NO",
-				  "Unsupported authentication mechanism");
+		                  "Unsupported authentication mechanism");
 		return;
 	}
 	imap_command_async(s, cmd);

@@ -6,10 +6,10 @@
 #include "net/conn.h"
 
 void cmd_mailbox_unavailable(struct imap_session *s,
-			     const struct imap_command_line *cmd)
+                             const struct imap_command_line *cmd)
 {
 	conn_printf(s->conn,
-		    "%s NO [UNAVAILABLE] %s is unavailable: this server has "
-		    "no mail store yet\r\n",
-		    cmd->tag, imap_command_find(cmd->name)->name);
+	            "%s NO [UNAVAILABLE] %s is unavailable: this server has "
+	            "no mail store yet\r\n",
+	            cmd->tag, imap_command_find(cmd->name)->name);
 }

@@ -21,7 +21,7 @@ void cmd_starttls(struct imap_session *s, const struct imap_command_line *cmd)
 	SSL_CTX *ctx = tls_current();
 	if (ctx == NULL) {
 		imap_reply_tagged(s, cmd->tag, "NO",
-				  "[UNAVAILABLE] TLS is not configured");
+		                  "[UNAVAILABLE] TLS is not configured");
 		return;
 	}
 	imap_reply_tagged(s, cmd->tag, "OK", "Begin TLS negotiation now");

@@ -21,36 +21,36 @@
 
 /* Sorted by name for bsearch. */
 static const struct imap_command commands[] = {
-	{"APPEND", AUTHED, cmd_mailbox_unavailable},
-	{"AUTHENTICATE", NOT_AUTH, cmd_authenticate},
-	{"CAPABILITY", ANY, cmd_capability},
-	{"CHECK", SELECTED, cmd_mailbox_unavailable},
-	{"CLOSE", SELECTED, cmd_mailbox_unavailable},
-	{"COPY", SELECTED, cmd_mailbox_unavailable},
-	{"CREATE", AUTHED, cmd_mailbox_unavailable},
-	{"DELETE", AUTHED, cmd_mailbox_unavailable},
-	{"ENABLE", AUTH_ONLY, cmd_enable},
-	{"EXAMINE", AUTHED, cmd_mailbox_unavailable},
-	{"EXPUNGE", SELECTED, cmd_mailbox_unavailable},
-	{"FETCH", SELECTED, cmd_mailbox_unavailable},
-	{"ID", ANY, cmd_id},
-	{"LIST", AUTHED, cmd_mailbox_unavailable},
-	{"LOGIN", NOT_AUTH, cmd_login},
-	{"LOGOUT", ANY, cmd_logout},
-	{"LSUB", AUTHED, cmd_mailbox_unavailable},
-	{"MOVE", SELECTED, cmd_mailbox_unavailable},
-	{"NAMESPACE", AUTHED, cmd_mailbox_unavailable},
-	{"NOOP", ANY, cmd_noop},
-	{"RENAME", AUTHED, cmd_mailbox_unavailable},
-	{"SEARCH", SELECTED, cmd_mailbox_unavailable},
-	{"SELECT", AUTHED, cmd_mailbox_unavailable},
-	{"STARTTLS", NOT_AUTH, cmd_starttls},
-	{"STATUS", AUTHED, cmd_mailbox_unavailable},
-	{"STORE", SELECTED, cmd_mailbox_unavailable},
-	{"SUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
-	{"UID", SELECTED, cmd_mailbox_unavailable},
-	{"UNSELECT", SELECTED, cmd_mailbox_unavailable},
-	{"UNSUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
+        {"APPEND", AUTHED, cmd_mailbox_unavailable},
+        {"AUTHENTICATE", NOT_AUTH, cmd_authenticate},
+        {"CAPABILITY", ANY, cmd_capability},
+        {"CHECK", SELECTED, cmd_mailbox_unavailable},
+        {"CLOSE", SELECTED, cmd_mailbox_unavailable},
+        {"COPY", SELECTED, cmd_mailbox_unavailable},
+        {"CREATE", AUTHED, cmd_mailbox_unavailable},
+        {"DELETE", AUTHED, cmd_mailbox_unavailable},
+        {"ENABLE", AUTH_ONLY, cmd_enable},
+        {"EXAMINE", AUTHED, cmd_mailbox_unavailable},
+        {"EXPUNGE", SELECTED, cmd_mailbox_unavailable},
+        {"FETCH", SELECTED, cmd_mailbox_unavailable},
+        {"ID", ANY, cmd_id},
+        {"LIST", AUTHED, cmd_mailbox_unavailable},
+        {"LOGIN", NOT_AUTH, cmd_login},
+        {"LOGOUT", ANY, cmd_logout},
+        {"LSUB", AUTHED, cmd_mailbox_unavailable},
+        {"MOVE", SELECTED, cmd_mailbox_unavailable},
+        {"NAMESPACE", AUTHED, cmd_mailbox_unavailable},
+        {"NOOP", ANY, cmd_noop},
+        {"RENAME", AUTHED, cmd_mailbox_unavailable},
+        {"SEARCH", SELECTED, cmd_mailbox_unavailable},
+        {"SELECT", AUTHED, cmd_mailbox_unavailable},
+        {"STARTTLS", NOT_AUTH, cmd_starttls},
+        {"STATUS", AUTHED, cmd_mailbox_unavailable},
+        {"STORE", SELECTED, cmd_mailbox_unavailable},
+        {"SUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
+        {"UID", SELECTED, cmd_mailbox_unavailable},
+        {"UNSELECT", SELECTED, cmd_mailbox_unavailable},
+        {"UNSUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
 };
 
 static int command_cmp(const void *key, const void *elem)
@@ -62,7 +62,7 @@ static int command_cmp(const void *key, const void *elem)
 const struct imap_command *imap_command_find(const char *name)
 {
 	return bsearch(name, commands, sizeof(commands) / sizeof(commands[0]),
-		       sizeof(commands[0]), command_cmp);
+	               sizeof(commands[0]), command_cmp);
 }
 
 bool imap_plaintext_allowed(const struct imap_session *s)
@@ -97,7 +97,7 @@ void imap_write_capabilities(struct imap_session *s)
 }
 
 void imap_reply_ok_capability(struct imap_session *s, const char *tag,
-			      const char *text)
+                              const char *text)
 {
 	conn_printf(s->conn, "%s OK [CAPABILITY ", tag);
 	imap_write_capabilities(s);

@@ -80,10 +80,10 @@ static struct imap_settings *settings_get(struct imap_server *server)
 }
 
 struct imap_server *imap_server_create(const struct config *cfg,
-				       struct loop **loops,
-				       unsigned int n_loops,
-				       struct threadpool *pool,
-				       struct penalty *penalty)
+                                       struct loop **loops,
+                                       unsigned int n_loops,
+                                       struct threadpool *pool,
+                                       struct penalty *penalty)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 	server->loops = loops;
@@ -157,9 +157,9 @@ void imap_server_accept(struct loop *loop, int fd, void *ctx)
 		}
 	}
 	struct conn_limits lim = {
-		.max_input_bytes = 65536,
-		.max_output_bytes = set->max_output_bytes,
-		.output_high_bytes = 65536,
+	        .max_input_bytes = 65536,
+	        .max_output_bytes = set->max_output_bytes,
+	        .output_high_bytes = 65536,
 	};
 	struct conn *conn = conn_create(loop, fd, tls_ctx, &lim);
 	if (tls_ctx != NULL)
@@ -177,8 +177,7 @@ struct penalty *imap_server_penalty(struct imap_server *server)
 	return server->penalty;
 }
 
-struct loop *imap_server_user_loop(struct imap_server *server,
-				   const char *user)
+struct loop *imap_server_user_loop(struct imap_server *server, const char *user)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	for (const char *p = user; *p != '\0'; p++)
@@ -188,8 +187,7 @@ struct loop *imap_server_user_loop(struct imap_server *server,
 
 void imap_worker_attach(struct imap_server *server, struct imap_session *s)
 {
-	struct imap_worker *w =
-		&server->workers[loop_id(conn_loop(s->conn))];
+	struct imap_worker *w = &server->workers[loop_id(conn_loop(s->conn))];
 	s->worker = w;
 	s->prev = NULL;
 	s->next = w->sessions;

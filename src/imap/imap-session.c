@@ -25,7 +25,7 @@
 static void session_process(struct imap_session *s);
 
 static void parser_limits(const struct imap_session *s,
-			  struct imap_parser_limits *lim)
+                          struct imap_parser_limits *lim)
 {
 	bool authed = s->state != IMAP_STATE_NOT_AUTH;
 	lim->max_line_bytes = s->set->max_line_bytes;
@@ -48,7 +48,7 @@ static struct imap_parser *session_parser(struct imap_session *s)
 }
 
 void imap_reply_tagged(struct imap_session *s, const char *tag,
-		       const char *status, const char *text)
+                       const char *status, const char *text)
 {
 	conn_printf(s->conn, "%s %s %s\r\n", tag, status, text);
 }
@@ -59,29 +59,30 @@ void imap_reply_untagged(struct imap_session *s, const char *text)
 }
 
 void imap_reply_bad_args(struct imap_session *s,
-			 const struct imap_command_line *cmd)
+                         const struct imap_command_line *cmd)
 {
 	conn_printf(s->conn, "%s BAD Invalid arguments to %s\r\n", cmd->tag,
-		    imap_command_find(cmd->name)->name);
+	            imap_command_find(cmd->name)->name);
 }
 
 static unsigned int idle_timeout_ms(const struct imap_session *s)
 {
 	return s->state == IMAP_STATE_NOT_AUTH ? s->set->prelogin_timeout_ms
-					       : s->set->autologout_ms;
+	                                       : s->set->autologout_ms;
 }
 
 static void idle_timer_cb(struct loop_timer *t)
 {
-	struct imap_session *s = container_of(t, struct imap_session,
-					      idle_timer);
+	struct imap_session *s =
+	        container_of(t, struct imap_session, idle_timer);
 	struct loop *loop = conn_loop(s->conn);
 	uint64_t deadline = s->last_activity_ms + idle_timeout_ms(s);
 	uint64_t now = loop_now_ms(loop);
 	if (s->input_mode == IMAP_INPUT_BUSY || now < deadline) {
 		/* activity since arming: sleep for the remainder */
-		loop_timer_start(loop, t, now < deadline ? deadline - now
-							 : idle_timeout_ms(s));
+		loop_timer_start(loop, t,
+		                 now < deadline ? deadline - now
+		                                : idle_timeout_ms(s));
 		return;
 	}
 	imap_session_ref(s);
@@ -91,8 +92,8 @@ static void idle_timer_cb(struct loop_timer *t)
 
 static void delay_timer_cb(struct loop_timer *t)
 {
-	struct imap_session *s = container_of(t, struct imap_session,
-					      delay_timer);
+	struct imap_session *s =
+	        container_of(t, struct imap_session, delay_timer);
 	void (*fn)(struct imap_session *) = s->delay_done;
 	s->delay_done = NULL;
 	imap_session_ref(s);
@@ -101,7 +102,7 @@ static void delay_timer_cb(struct loop_timer *t)
 }
 
 void imap_session_delay(struct imap_session *s, unsigned int delay_ms,
-			void (*fn)(struct imap_session *s))
+                        void (*fn)(struct imap_session *s))
 {
 	if (s->closed)
 		return;
@@ -110,7 +111,7 @@ void imap_session_delay(struct imap_session *s, unsigned int delay_ms,
 }
 
 void imap_session_bye(struct imap_session *s, const char *text,
-		      const char *reason)
+                      const char *reason)
 {
 	if (s->closed || conn_is_closing(s->conn))
 		return;
@@ -120,7 +121,7 @@ void imap_session_bye(struct imap_session *s, const char *text,
 }
 
 void imap_command_async(struct imap_session *s,
-			const struct imap_command_line *cmd)
+                        const struct imap_command_line *cmd)
 {
 	free(s->tag);
 	s->tag = xstrdup(cmd->tag);
@@ -129,7 +130,7 @@ void imap_command_async(struct imap_session *s,
 }
 
 void imap_command_finish(struct imap_session *s, const char *status,
-			 const char *text)
+                         const char *text)
 {
 	if (text != NULL)
 		imap_reply_tagged(s, s->tag, status, text);
@@ -142,7 +143,7 @@ void imap_command_finish(struct imap_session *s, const char *status,
 }
 
 static void dispatch(struct imap_session *s,
-		     const struct imap_command_line *cmd)
+                     const struct imap_command_line *cmd)
 {
 	const struct imap_command *c = imap_command_find(cmd->name);
 	if (c == NULL) {
@@ -152,15 +153,14 @@ static void dispatch(struct imap_session *s,
 	}
 	if ((c->states & s->state) == 0) {
 		s->bad_commands++;
-		const char *why =
-			s->state == IMAP_STATE_NOT_AUTH
-				? "Command is valid only after login"
-			: (c->states & IMAP_STATE_SELECTED) &&
-					!(c->states & IMAP_STATE_AUTH)
-				? "No mailbox selected"
-				: "Command is not valid after login";
+		const char *why = s->state == IMAP_STATE_NOT_AUTH
+		                          ? "Command is valid only after login"
+		                  : (c->states & IMAP_STATE_SELECTED) &&
+		                                  !(c->states & IMAP_STATE_AUTH)
+		                          ? "No mailbox selected"
+		                          : "Command is not valid after login";
 		conn_printf(s->conn, "%s BAD %s: %s\r\n", cmd->tag, c->name,
-			    why);
+		            why);
 		return;
 	}
 	s->bad_commands = 0;
@@ -175,9 +175,9 @@ static void parse_error(struct imap_session *s)
 	s->bad_commands++;
 	if (fatal) {
 		conn_printf(s->conn, "%s BAD %s\r\n", tag != NULL ? tag : "*",
-			    why);
+		            why);
 		imap_session_bye(s, "Input stream cannot be recovered",
-				 "protocol error");
+		                 "protocol error");
 		return;
 	}
 	conn_printf(s->conn, "%s BAD %s\r\n", tag != NULL ? tag : "*", why);
@@ -193,7 +193,7 @@ static bool sasl_line_step(struct imap_session *s, struct buf *in)
 			imap_sasl_reset(s);
 			imap_command_finish(s, "BAD", "SASL response too long");
 			imap_session_bye(s, "SASL response too long",
-					 "protocol error");
+			                 "protocol error");
 		}
 		return false;
 	}
@@ -211,8 +211,8 @@ static bool sasl_line_step(struct imap_session *s, struct buf *in)
 static bool command_step(struct imap_session *s, struct buf *in)
 {
 	size_t consumed = 0;
-	enum imap_parse_result r = imap_parser_feed(
-		session_parser(s), in->data, in->len, &consumed);
+	enum imap_parse_result r = imap_parser_feed(session_parser(s), in->data,
+	                                            in->len, &consumed);
 	buf_consume(in, consumed);
 	switch (r) {
 	case IMAP_PARSE_MORE:
@@ -230,7 +230,7 @@ static bool command_step(struct imap_session *s, struct buf *in)
 	}
 	if (s->bad_commands >= s->set->max_bad_commands)
 		imap_session_bye(s, "Too many invalid commands",
-				 "too many bad commands");
+		                 "too many bad commands");
 	return true;
 }
 
@@ -297,9 +297,9 @@ static void on_close(struct conn *c, void *ctx)
 }
 
 static const struct conn_ops imap_conn_ops = {
-	.on_input = on_input,
-	.on_drain = on_drain,
-	.on_close = on_close,
+        .on_input = on_input,
+        .on_drain = on_drain,
+        .on_close = on_close,
 };
 
 void imap_session_ref(struct imap_session *s)
@@ -320,7 +320,7 @@ bool imap_session_is_closed(const struct imap_session *s)
 }
 
 void imap_session_create(struct imap_server *server, struct conn *conn,
-			 struct imap_settings *set)
+                         struct imap_settings *set)
 {
 	struct imap_session *s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
@@ -336,11 +336,11 @@ void imap_session_create(struct imap_server *server, struct conn *conn,
 	s->last_activity_ms = loop_now_ms(loop);
 	imap_session_ref(s);
 	log_event(LOG_INFO, "connect", "proto", "imap", "remote",
-		  conn_remote(conn), "tls", conn_is_tls(conn) ? "yes" : "no",
-		  NULL);
+	          conn_remote(conn), "tls", conn_is_tls(conn) ? "yes" : "no",
+	          NULL);
 	if (conn_ip_connections(conn) > set->max_connections_per_ip) {
 		imap_session_bye(s, "Too many connections from your address",
-				 "per-address connection limit");
+		                 "per-address connection limit");
 		imap_session_unref(s);
 		return;
 	}
@@ -368,15 +368,15 @@ static void moved_to_user_loop(struct conn *c, void *ctx)
 }
 
 void imap_session_logged_in(struct imap_session *s, const char *user,
-			    const char *mech)
+                            const char *mech)
 {
 	free(s->user);
 	s->user = xstrdup(user);
 	s->state = IMAP_STATE_AUTH;
 	conn_set_user(s->conn, user);
 	log_event(LOG_INFO, "login", "user", user, "remote",
-		  conn_remote(s->conn), "mech", mech, "tls",
-		  conn_is_tls(s->conn) ? "yes" : "no", NULL);
+	          conn_remote(s->conn), "mech", mech, "tls",
+	          conn_is_tls(s->conn) ? "yes" : "no", NULL);
 	imap_reply_ok_capability(s, s->tag, "Logged in");
 	if (s->parser != NULL) {
 		struct imap_parser_limits lim;

@@ -12,7 +12,7 @@ struct imap_session;
 /* Start a session on an accepted connection; takes over set's reference.
  * The session frees itself when the connection closes. */
 void imap_session_create(struct imap_server *server, struct conn *conn,
-			 struct imap_settings *set);
+                         struct imap_settings *set);
 /* Hold the session while code that may close its connection runs (an
  * event callback, a thread-pool job); the last unref of a closed session
  * frees it. */

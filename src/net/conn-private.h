@@ -35,7 +35,7 @@ struct conn {
 	uint64_t in_bytes, out_bytes;
 	const char *io_error;
 	const char *close_reason; /* static text, for close after flush */
-	unsigned int ip_conns;     /* from this address, at accept */
+	unsigned int ip_conns;    /* from this address, at accept */
 	char *user;
 	unsigned int refs; /* the loop's own + pending posts */
 	bool paused, closing, closed, output_was_full;

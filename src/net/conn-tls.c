@@ -35,11 +35,11 @@ static ssize_t tls_result(struct conn *c, int ret, size_t done)
 	default: {
 		unsigned long e = ERR_get_error();
 		ERR_clear_error();
-		c->io_error = c->tls_ready ? "TLS error"
-					   : "TLS handshake failed";
+		c->io_error =
+		        c->tls_ready ? "TLS error" : "TLS handshake failed";
 		if (e != 0)
 			log_event(LOG_DEBUG, "tls_error", "remote", c->remote,
-				  "error", ERR_reason_error_string(e), NULL);
+			          "error", ERR_reason_error_string(e), NULL);
 		return -1;
 	}
 	}
@@ -76,10 +76,10 @@ static void tls_shutdown(struct conn *c)
 }
 
 const struct conn_transport conn_transport_tls = {
-	.name = "tls",
-	.read = tls_read,
-	.write = tls_write,
-	.shutdown = tls_shutdown,
+        .name = "tls",
+        .read = tls_read,
+        .write = tls_write,
+        .shutdown = tls_shutdown,
 };
 
 void conn_tls_attach(struct conn *c, SSL_CTX *ctx)

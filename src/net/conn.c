@@ -98,10 +98,10 @@ static void plain_shutdown(struct conn *c)
 }
 
 const struct conn_transport conn_transport_plain = {
-	.name = "plain",
-	.read = plain_read,
-	.write = plain_write,
-	.shutdown = plain_shutdown,
+        .name = "plain",
+        .read = plain_read,
+        .write = plain_write,
+        .shutdown = plain_shutdown,
 };
 
 static void describe_peer(struct conn *c)
@@ -115,8 +115,8 @@ static void describe_peer(struct conn *c)
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 			inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 			port = ntohs(sin->sin_port);
-			c->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) ==
-				      127;
+			c->loopback =
+			        (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
 		} else if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
@@ -169,7 +169,7 @@ static void flush_output(struct conn *c)
 			break;
 		if (n < 0) {
 			conn_close(c, c->io_error != NULL ? c->io_error
-							  : "write error");
+			                                  : "write error");
 			return;
 		}
 		c->out_bytes += (uint64_t)n;
@@ -220,7 +220,7 @@ static void read_input(struct conn *c)
 		}
 		if (n < 0) {
 			conn_close(c, c->io_error != NULL ? c->io_error
-							  : "read error");
+			                                  : "read error");
 			return;
 		}
 		c->in_bytes += (uint64_t)n;
@@ -252,7 +252,7 @@ static void close_timer_cb(struct loop_timer *t)
 }
 
 struct conn *conn_create(struct loop *loop, int fd, SSL_CTX *tls_ctx,
-			 const struct conn_limits *limits)
+                         const struct conn_limits *limits)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 	c->io.fd = fd;
@@ -472,12 +472,12 @@ void conn_close(struct conn *c, const char *reason)
 	close(c->io.fd);
 	char in_bytes[24], out_bytes[24];
 	snprintf(in_bytes, sizeof(in_bytes), "%llu",
-		 (unsigned long long)c->in_bytes);
+	         (unsigned long long)c->in_bytes);
 	snprintf(out_bytes, sizeof(out_bytes), "%llu",
-		 (unsigned long long)c->out_bytes);
+	         (unsigned long long)c->out_bytes);
 	log_event(LOG_INFO, "disconnect", "remote", c->remote, "user", c->user,
-		  "reason", reason, "in_bytes", in_bytes, "out_bytes",
-		  out_bytes, NULL);
+	          "reason", reason, "in_bytes", in_bytes, "out_bytes",
+	          out_bytes, NULL);
 	conn_ip_release(c->remote_ip);
 	atomic_fetch_sub(&open_conns, 1);
 	if (c->ops != NULL && c->ops->on_close != NULL)
@@ -513,19 +513,36 @@ static void move_finish(void *arg)
 	update_events(c);
 	m->done(c, c->ctx);
 	free(m);
+	conn_unref(c);
+}
+
+/* Runs on the old loop once the callback that asked for the move has
+ * returned, so nothing on this thread touches c after it leaves. */
+static void move_start(void *arg)
+{
+	struct conn_move *m = arg;
+	struct conn *c = m->c;
+	if (c->closed) {
+		free(m);
+		conn_unref(c);
+		return;
+	}
+	loop_timer_stop(c->loop, &c->close_timer);
+	loop_io_del(c->loop, &c->io);
+	loop_post(m->target, move_finish, m);
 }
 
 void conn_move(struct conn *c, struct loop *target,
-	       void (*done)(struct conn *c, void *ctx))
+               void (*done)(struct conn *c, void *ctx))
 {
 	struct conn_move *m = xmalloc(sizeof(*m));
 	m->c = c;
 	m->target = target;
 	m->done = done;
+	conn_ref(c);
 	c->paused = true;
-	loop_timer_stop(c->loop, &c->close_timer);
-	loop_io_del(c->loop, &c->io);
-	loop_post(target, move_finish, m);
+	update_events(c);
+	loop_post(c->loop, move_start, m);
 }
 
 unsigned int conn_count(void)

@@ -32,15 +32,15 @@ struct conn_ops {
 };
 
 struct conn_limits {
-	size_t max_input_bytes;  /* unconsumed input held at most */
-	size_t max_output_bytes; /* hard cap on queued output */
+	size_t max_input_bytes;   /* unconsumed input held at most */
+	size_t max_output_bytes;  /* hard cap on queued output */
 	size_t output_high_bytes; /* backpressure threshold */
 };
 
 /* Wrap an accepted socket on loop. tls_ctx != NULL: implicit TLS, the
  * handshake runs before any input is delivered. */
 struct conn *conn_create(struct loop *loop, int fd, SSL_CTX *tls_ctx,
-			 const struct conn_limits *limits);
+                         const struct conn_limits *limits);
 void conn_set_ops(struct conn *c, const struct conn_ops *ops, void *ctx);
 /* Start reading; call once the session is ready. */
 void conn_start(struct conn *c);
@@ -51,7 +51,7 @@ struct buf *conn_input(struct conn *c);
 int conn_write(struct conn *c, const void *data, size_t len);
 int conn_write_str(struct conn *c, const char *s);
 int conn_printf(struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* The output buffer, for encoders writing into it directly; call
  * conn_flush() after. */
 struct buf *conn_output(struct conn *c);
@@ -89,11 +89,13 @@ void conn_close(struct conn *c, const char *reason);
 void conn_close_after_flush(struct conn *c, const char *reason);
 bool conn_is_closing(const struct conn *c);
 
-/* Move c to another loop (user affinity). Must be called on c's loop
- * with no callbacks pending; done(c, ctx) runs on the target loop after
- * the move, and the connection is paused until it resumes input. */
+/* Move c to another loop (user affinity). Call on c's loop; input is
+ * paused at once, and the move itself happens after the current callback
+ * returns. done(c, ctx) runs on the target loop after the move, unless c
+ * was closed before it could leave (then on_close has run instead); the
+ * connection stays paused until the session resumes input. */
 void conn_move(struct conn *c, struct loop *target,
-	       void (*done)(struct conn *c, void *ctx));
+               void (*done)(struct conn *c, void *ctx));
 
 /* Connections open in this process (all loops). */
 unsigned int conn_count(void);

@@ -31,11 +31,11 @@ static void accept_cb(struct loop_io *io, unsigned int events)
 	struct loop *loop = loop_current();
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
 		int fd = accept4(io->fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				log_event(LOG_WARN, "accept_failed", "error",
-					  strerror(errno), NULL);
+				          strerror(errno), NULL);
 			return;
 		}
 		int one = 1;
@@ -83,15 +83,15 @@ static void log_listening(int fd, const char *proto, bool tls)
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		snprintf(text, sizeof(text), "[%s]:%u", host,
-			 ntohs(s6->sin6_port));
+		         ntohs(s6->sin6_port));
 	} else {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		snprintf(text, sizeof(text), "%s:%u", host,
-			 ntohs(sin->sin_port));
+		         ntohs(sin->sin_port));
 	}
 	log_event(LOG_INFO, "listening", "proto", proto, "tls",
-		  tls ? "yes" : "no", "addr", text, NULL);
+	          tls ? "yes" : "no", "addr", text, NULL);
 }
 
 static int open_one(const char *addr, int *fd_r, char **error_r)
@@ -99,22 +99,22 @@ static int open_one(const char *addr, int *fd_r, char **error_r)
 	char *copy = xstrdup(addr), *host, *port;
 	int ret = -1;
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	if (split_addr(copy, &host, &port) < 0) {
 		*error_r = addr_error(addr, "expected host:port");
 		goto out_free;
 	}
 	int gai = getaddrinfo(*host == '\0' || strcmp(host, "*") == 0 ? NULL
-								     : host,
-			      port, &hints, &ai);
+	                                                              : host,
+	                      port, &hints, &ai);
 	if (gai != 0) {
 		*error_r = addr_error(addr, gai_strerror(gai));
 		goto out_free;
 	}
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-						SOCK_CLOEXEC, 0);
+	int fd = socket(ai->ai_family,
+	                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -134,8 +134,8 @@ out_free:
 }
 
 int listener_open_list(struct listener **head_r, const char *list,
-		       const char *proto, bool tls, listener_accept_cb *cb,
-		       void *ctx, char **error_r)
+                       const char *proto, bool tls, listener_accept_cb *cb,
+                       void *ctx, char **error_r)
 {
 	char *copy = xstrdup(list), *save = NULL;
 	int ret = 0;

@@ -17,8 +17,8 @@ typedef void listener_accept_cb(struct loop *loop, int fd, void *ctx);
  * real address. An empty list opens nothing. Returns the listeners in a
  * chain (*head_r, appended), 0 or -1 with *error_r (malloc'd). */
 int listener_open_list(struct listener **head_r, const char *list,
-		       const char *proto, bool tls, listener_accept_cb *cb,
-		       void *ctx, char **error_r);
+                       const char *proto, bool tls, listener_accept_cb *cb,
+                       void *ctx, char **error_r);
 /* Start accepting on loop (call once per worker loop). */
 void listener_watch_all(struct listener *head, struct loop *loop);
 /* Close every listener in the chain; sets *head to NULL. Only after the

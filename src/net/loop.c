@@ -69,7 +69,7 @@ struct loop *loop_create(unsigned int id)
 	loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (loop->epfd < 0 || loop->wakefd < 0) {
 		log_event(LOG_ERROR, "loop_create_failed", "error",
-			  strerror(errno), NULL);
+		          strerror(errno), NULL);
 		abort();
 	}
 	pthread_mutex_init(&loop->post_lock, NULL);
@@ -115,7 +115,7 @@ int loop_io_add(struct loop *loop, struct loop_io *io, unsigned int events)
 int loop_io_add_shared(struct loop *loop, struct loop_io *io)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
-				 .data.ptr = io};
+	                         .data.ptr = io};
 	io->events = LOOP_READ;
 	io->shared = true;
 	return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, io->fd, &ev);
@@ -186,14 +186,14 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *t)
 }
 
 void loop_timer_start(struct loop *loop, struct loop_timer *t,
-		      uint64_t delay_ms)
+                      uint64_t delay_ms)
 {
 	loop_timer_stop(loop, t);
 	if (loop->heap_count + 1 >= loop->heap_size) {
-		loop->heap_size = loop->heap_size == 0 ? 64
-						       : loop->heap_size * 2;
+		loop->heap_size =
+		        loop->heap_size == 0 ? 64 : loop->heap_size * 2;
 		loop->heap = xrealloc(loop->heap,
-				      loop->heap_size * sizeof(*loop->heap));
+		                      loop->heap_size * sizeof(*loop->heap));
 	}
 	t->when_ms = loop->now_ms + delay_ms;
 	loop->heap_count++;
@@ -214,8 +214,7 @@ static int next_timeout_ms(const struct loop *loop)
 
 static void run_timers(struct loop *loop)
 {
-	while (loop->heap_count > 0 &&
-	       loop->heap[1]->when_ms <= loop->now_ms) {
+	while (loop->heap_count > 0 && loop->heap[1]->when_ms <= loop->now_ms) {
 		struct loop_timer *t = loop->heap[1];
 		loop_timer_stop(loop, t);
 		t->cb(t);
@@ -277,10 +276,10 @@ void loop_run(struct loop *loop)
 	current_loop = loop;
 	while (!loop->stopping) {
 		int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS,
-				   next_timeout_ms(loop));
+		                   next_timeout_ms(loop));
 		if (n < 0 && errno != EINTR) {
 			log_event(LOG_ERROR, "epoll_wait_failed", "error",
-				  strerror(errno), NULL);
+			          strerror(errno), NULL);
 			abort();
 		}
 		loop->now_ms = time_now_ms();

@@ -36,7 +36,7 @@ struct loop_timer {
 	loop_timer_cb *cb;
 };
 
-#define container_of(ptr, type, member) \
+#define container_of(ptr, type, member)                                        \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct loop *loop_create(unsigned int id);
@@ -53,7 +53,7 @@ int loop_io_add_shared(struct loop *loop, struct loop_io *io);
 
 /* Arm timer to fire once after delay_ms (re-arming moves it). */
 void loop_timer_start(struct loop *loop, struct loop_timer *t,
-		      uint64_t delay_ms);
+                      uint64_t delay_ms);
 void loop_timer_stop(struct loop *loop, struct loop_timer *t);
 static inline bool loop_timer_armed(const struct loop_timer *t)
 {

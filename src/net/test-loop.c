@@ -36,8 +36,8 @@ static void test_timers(void **state)
 	struct rec rec = {.loop = loop_create(0)};
 	struct tagged_timer t[4];
 	for (int i = 0; i < 4; i++)
-		t[i] = (struct tagged_timer){.t.cb = timer_cb, .rec = &rec,
-					     .tag = i};
+		t[i] = (struct tagged_timer){
+		        .t.cb = timer_cb, .rec = &rec, .tag = i};
 	loop_timer_start(rec.loop, &t[0].t, 30);
 	loop_timer_start(rec.loop, &t[1].t, 10);
 	loop_timer_start(rec.loop, &t[2].t, 20);
@@ -103,7 +103,7 @@ static void test_io(void **state)
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	struct io_ctx ctx = {.io = {.fd = fds[0], .cb = io_cb},
-			     .loop = loop_create(2)};
+	                     .loop = loop_create(2)};
 	assert_int_equal(loop_io_add(ctx.loop, &ctx.io, LOOP_READ), 0);
 	assert_int_equal(write(fds[1], "x", 1), 1);
 	loop_run(ctx.loop);
@@ -117,9 +117,9 @@ static void test_io(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timers),
-		cmocka_unit_test(test_post_from_thread),
-		cmocka_unit_test(test_io),
+	        cmocka_unit_test(test_timers),
+	        cmocka_unit_test(test_post_from_thread),
+	        cmocka_unit_test(test_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

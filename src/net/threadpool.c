@@ -57,7 +57,7 @@ struct threadpool *threadpool_create(unsigned int threads)
 	pool->threads = xcalloc(pool->n_threads, sizeof(pthread_t));
 	for (unsigned int i = 0; i < pool->n_threads; i++) {
 		if (pthread_create(&pool->threads[i], NULL, worker_main,
-				   pool) != 0)
+		                   pool) != 0)
 			abort();
 	}
 	return pool;
@@ -82,7 +82,7 @@ void threadpool_destroy(struct threadpool **poolp)
 }
 
 void threadpool_submit(struct threadpool *pool, threadpool_fn *work,
-		       threadpool_fn *done, void *arg, struct loop *loop)
+                       threadpool_fn *done, void *arg, struct loop *loop)
 {
 	struct job *job = xmalloc(sizeof(*job));
 	job->next = NULL;

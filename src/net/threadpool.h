@@ -15,6 +15,6 @@ struct threadpool *threadpool_create(unsigned int threads);
 void threadpool_destroy(struct threadpool **pool);
 /* Queue work(arg) on a pool thread; then done(arg) is posted to loop. */
 void threadpool_submit(struct threadpool *pool, threadpool_fn *work,
-		       threadpool_fn *done, void *arg, struct loop *loop);
+                       threadpool_fn *done, void *arg, struct loop *loop);
 
 #endif

@@ -23,7 +23,7 @@ static char *ssl_error(const char *what, const char *path)
 	unsigned long e = ERR_get_error();
 	ERR_clear_error();
 	snprintf(msg, sizeof(msg), "%s %s: %s", what, path,
-		 e != 0 ? ERR_reason_error_string(e) : "unknown error");
+	         e != 0 ? ERR_reason_error_string(e) : "unknown error");
 	return xstrdup(msg);
 }
 
@@ -38,11 +38,11 @@ int tls_load(const char *cert_path, const char *key_path, char **error_r)
 	/* small idle connections: give buffers back when not in use;
 	 * partial writes from a buffer that may move between calls */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
-				      SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	                              SSL_MODE_ENABLE_PARTIAL_WRITE |
+	                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE |
-					 SSL_OP_NO_COMPRESSION);
+	                                 SSL_OP_CIPHER_SERVER_PREFERENCE |
+	                                 SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
@@ -54,8 +54,8 @@ int tls_load(const char *cert_path, const char *key_path, char **error_r)
 		goto out_free;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = ssl_error("key does not match certificate",
-				     cert_path);
+		*error_r =
+		        ssl_error("key does not match certificate", cert_path);
 		goto out_free;
 	}
 	pthread_mutex_lock(&tls_lock);
@@ -92,12 +92,12 @@ static int add_san(X509 *x509, const char *hostname)
 {
 	char san[512];
 	snprintf(san, sizeof(san), "DNS:%s,DNS:localhost,IP:127.0.0.1,IP:::1",
-		 hostname);
+	         hostname);
 	X509V3_CTX v3;
 	X509V3_set_ctx_nodb(&v3);
 	X509V3_set_ctx(&v3, x509, x509, NULL, NULL, 0);
 	X509_EXTENSION *ext =
-		X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+	        X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
 	if (ext == NULL)
 		return -1;
 	int ok = X509_add_ext(x509, ext, -1);
@@ -121,9 +121,9 @@ static X509 *make_cert(EVP_PKEY *key, const char *hostname)
 	X509_set_pubkey(x509, key);
 	X509_NAME *name = X509_get_subject_name(x509);
 	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-				   (const unsigned char *)"roost", -1, -1, 0);
+	                           (const unsigned char *)"roost", -1, -1, 0);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)hostname, -1, -1, 0);
+	                           (const unsigned char *)hostname, -1, -1, 0);
 	X509_set_issuer_name(x509, name);
 	if (add_san(x509, hostname) < 0 ||
 	    X509_sign(x509, key, EVP_sha256()) == 0)
@@ -134,8 +134,7 @@ out_fail:
 	return NULL;
 }
 
-static int pem_to_buf(struct buf *out, int (*writer)(BIO *, void *),
-		      void *obj)
+static int pem_to_buf(struct buf *out, int (*writer)(BIO *, void *), void *obj)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	if (bio == NULL || writer(bio, obj) != 1) {
@@ -160,7 +159,7 @@ static int write_cert(BIO *bio, void *x509)
 }
 
 int tls_create_self_signed(const char *cert_path, const char *key_path,
-			   const char *hostname, char **error_r)
+                           const char *hostname, char **error_r)
 {
 	int ret = -1;
 	struct buf key_pem, cert_pem;

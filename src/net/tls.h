@@ -20,6 +20,6 @@ void tls_unload(void);
  * localhost and 127.0.0.1) and its EC P-256 key at the two paths, key
  * mode 0600, both written atomically. 0, or -1 with *error_r. */
 int tls_create_self_signed(const char *cert_path, const char *key_path,
-			   const char *hostname, char **error_r);
+                           const char *hostname, char **error_r);
 
 #endif

@@ -813,7 +813,7 @@ static void test_is_idle(void **state)
 	assert_true(imap_parser_is_idle(p));
 	const unsigned char bad[] = "a FROB \"x\r";
 	assert_int_equal(imap_parser_feed(p, bad, sizeof(bad) - 1, &used),
-			 IMAP_PARSE_ERROR);
+	                 IMAP_PARSE_ERROR);
 	assert_int_equal(used, sizeof(bad) - 1);
 	assert_false(imap_parser_is_idle(p)); /* the LF is still to skip */
 	const unsigned char lf[] = "\n";

@@ -57,11 +57,58 @@ def make_server(tmp_path):
         pytest.fail("server teardown: " + "\n".join(errors))
 
 
+class _Shared:
+    def __init__(self, factory):
+        self.factory = factory
+        self.srv = None
+        self.n = 0
+
+    def get(self):
+        if self.srv is None or not self.srv.running():
+            base = self.factory.mktemp("shared")
+            self.srv = roost.RoostServer(base, config=SHARED_CONFIG)
+            self.srv.start()
+        return self.srv
+
+
+# the shared server allows many connections per address so that one
+# failing test that leaks connections does not break the following ones
+SHARED_CONFIG = {"imap": {"max_connections_per_ip": 1000}}
+
+
+@pytest.fixture(scope="module")
+def _shared_server(tmp_path_factory):
+    shared = _Shared(tmp_path_factory)
+    yield shared
+    if shared.srv is not None and shared.srv.proc is not None:
+        shared.srv.stop()
+
+
 @pytest.fixture
-def server(make_server):
-    """A running server with the default test config and users
-    alice/secret and bob/hunter2 ({PLAIN})."""
-    return make_server()
+def server(_shared_server):
+    """A running server with the default test config (plus a high
+    per-address connection cap) and users alice/secret and bob/hunter2
+    ({PLAIN}), shared by the tests of one module for speed. Tests that
+    signal, reconfigure or stop a server use make_server instead. After
+    each test the shared server must still run and its log must hold no
+    sanitizer report, so a crash is charged to the test that caused it."""
+    srv = _shared_server.get()
+    start = len(srv.log)
+    yield srv
+    import time
+    time.sleep(0.02)      # let a sanitizer report reach the log
+    new = srv.log[start:]
+    bad = [ln for ln in new if any(m in ln for m in roost.SANITIZER_MARKERS)]
+    alive = srv.running()
+    if bad or not alive:
+        text = "\n".join(new[-150:])
+        if alive:
+            srv.stop(expect_rc=None)
+        else:
+            srv.wait_exit()
+        _shared_server.srv = None
+        pytest.fail(f"shared server {'crashed' if not alive else 'reported'}"
+                    f" during this test (rc={srv.proc.returncode}):\n{text}")
 
 
 @pytest.fixture

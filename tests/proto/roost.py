@@ -544,9 +544,14 @@ class RoostServer:
         with self._cond:
             return "\n".join(self.log[-200:])
 
-    def events(self, name=None, **match):
+    def mark(self):
+        """A position in the log, for events(since=...)."""
         with self._cond:
-            lines = list(self.log)
+            return len(self.log)
+
+    def events(self, name=None, since=0, **match):
+        with self._cond:
+            lines = list(self.log[since:])
         out = []
         for ln in lines:
             if "event=" not in ln:
@@ -558,12 +563,13 @@ class RoostServer:
                 out.append(ev)
         return out
 
-    def wait_event(self, name, timeout=DEFAULT_TIMEOUT, count=1, **match):
+    def wait_event(self, name, timeout=DEFAULT_TIMEOUT, count=1, since=0,
+                   **match):
         """Wait until at least count events match; returns them."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                evs = self.events(name, **match)
+                evs = self.events(name, since=since, **match)
                 if len(evs) >= count:
                     return evs
                 left = deadline - time.monotonic()

@@ -52,12 +52,12 @@ class ScramResult:
         self.server_first = server_first
 
 
-def scram_login(c, user, password, sasl_ir=True, tag="s1", tamper=None):
+def scram_login(c, user, password, sasl_ir=True, tag="s1", tamper=None,
+                gs2="n,,"):
     """Run AUTHENTICATE SCRAM-SHA-256 on client c. Returns ScramResult.
     tamper: None, "proof" (corrupt the client proof) or "nonce" (send a
-    different nonce in client-final)."""
+    different nonce in client-final). gs2: the GS2 header."""
     cnonce = base64.b64encode(os.urandom(18)).decode()
-    gs2 = "n,,"
     first_bare = f"n={_saslname(user)},r={cnonce}"
     first = b64(gs2 + first_bare)
     if sasl_ir:
@@ -394,7 +394,7 @@ def test_scheme_default_is_argon2id(make_server):
 
 def test_user_cli_passwd_list_del(make_server):
     srv = make_server(start=False, users={})
-    srv.add_user("erin", "first-pw", scheme="SHA512-CRYPT")
+    srv.add_user("erin", "first-pw", scheme="PLAIN")
     srv.add_user("frank", "frank-pw", scheme="PLAIN")
     r = srv.cli("user", "list")
     assert r.returncode == 0, r.stderr
@@ -553,3 +553,204 @@ def test_log_injection_via_user_name(make_server):
     for ln in srv.log:
         assert ln.startswith("ts=") or not ln.strip() or "Sanitizer" in ln, ln
     assert not srv.events("login", user="root"), srv.log
+
+
+def test_authenticate_pipelined_response(server):
+    """A client that sends its SASL response without waiting for '+'."""
+    with server.connect() as c:
+        c.send("a AUTHENTICATE PLAIN\r\n" + plain_ir("alice", "secret") +
+               "\r\nb NOOP\r\n")
+        r = c.read_response("a", stop_on_continuation=False)
+        assert r.status == "OK", r.lines
+        assert sum(ln.startswith("+") for ln in r.lines) == 1, r.lines
+        r = c.read_response("b")
+        assert r.status == "OK", r.lines
+
+
+def test_authenticate_response_too_long(server):
+    with server.connect() as c:
+        c.send("a AUTHENTICATE PLAIN\r\n")
+        assert c.read_response("a").continuation
+        c.send("QUFB" * 50000 + "\r\n")
+        lines = c.read_until_closed()
+        tagged = [ln for ln in lines if ln.startswith("a ")]
+        assert tagged and tagged[0].startswith(("a BAD", "a NO")), lines
+    with server.connect() as c:
+        c.login()
+
+
+@pytest.mark.parametrize("user", ["al\0ice", "a" * 5000, "älice", "alice\x7f",
+                                  "alice\r", ""])
+def test_login_odd_user_names(server, user):
+    data = user.encode()
+    with server.connect() as c:
+        r = c.cmd("LOGIN {%d+}\r\n%s secret" % (len(data), user))
+        assert r.status in ("NO", "BAD"), r.lines
+        r = c.cmd("AUTHENTICATE PLAIN " + b64(b"\0" + data + b"\0secret"))
+        assert r.status in ("NO", "BAD"), r.lines
+        assert_not_authenticated(c)
+        c.login()
+
+
+def test_disconnect_during_slow_password_check(make_server):
+    """Clients that vanish while an (ARGON2ID) verification or a failure
+    delay is pending must not upset the server."""
+    srv = make_server(start=False, config={"auth": {
+        "failure_delay_base_ms": 300, "failure_delay_max_ms": 600}})
+    srv.add_user("slow", "slow-password", scheme="ARGON2ID")
+    srv.start()
+    for pw in ("slow-password", "wrong"):
+        c = srv.connect()
+        c.send(f"a LOGIN slow {pw}\r\n")
+        c.close()
+    c = srv.connect()
+    c.send("a LOGIN alice wrong\r\n")
+    c.close()
+    import time
+    time.sleep(1.5)
+    with srv.connect() as c:
+        c.login("slow", "slow-password")
+    srv.wait_event("disconnect", count=4)
+    srv.stop()
+
+
+def test_sigterm_during_password_check(make_server):
+    srv = make_server(start=False)
+    srv.add_user("slow", "slow-password", scheme="ARGON2ID")
+    srv.start()
+    conns = []
+    for _ in range(2):
+        c = srv.connect()
+        c.send("a LOGIN slow slow-password\r\n")
+        conns.append(c)
+    srv.send_signal(__import__("signal").SIGTERM)
+    for c in conns:
+        c.read_until_closed(timeout=20)
+        c.close()
+    rc = srv.wait_exit()
+    assert rc == 0, srv.log_text()
+    srv.assert_no_sanitizer_errors()
+
+
+
+# ----------------------------------------------------------------------
+# SCRAM edge cases
+
+def test_scram_gs2_y_flag_accepted(server):
+    """'y' = client supports channel binding but thinks the server does
+    not; correct, since no -PLUS mechanism is offered."""
+    with server.connect() as c:
+        res = scram_login(c, "alice", "secret", gs2="y,,")
+        assert res.response.status == "OK", res.response.lines
+        assert res.server_signature_ok
+
+
+def test_scram_authzid(server):
+    with server.connect() as c:
+        res = scram_login(c, "alice", "secret", gs2="n,a=alice,")
+        assert res.response.status == "OK", res.response.lines
+    with server.connect() as c:
+        res = scram_login(c, "alice", "secret", gs2="n,a=bob,")
+        assert res.response.status in ("NO", "BAD"), res.response.lines
+        assert_not_authenticated(c)
+
+
+def test_scram_escaped_user_names(make_server):
+    srv = make_server(users={"a,b": "pw1", "x=y": "pw2", "alice": "secret"})
+    for user, pw in (("a,b", "pw1"), ("x=y", "pw2")):
+        with srv.connect() as c:
+            res = scram_login(c, user, pw)
+            assert res.response.status == "OK", (user, res.response.lines)
+            assert res.server_signature_ok
+        with srv.connect() as c:
+            c.login(user, pw)
+
+
+# ----------------------------------------------------------------------
+# passwd-files written by Dovecot's tools (doveadm pw / openssl passwd)
+
+DOVE_PW = "Dove pw!"
+DOVECOT_HASHES = {
+    "argon2id": "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$35vTfqKOmGZ050yptYKPBw"
+                "$NHTuL1XbWIP1ogIwbZwTjPTCo1attrdMPHH2qhIrQxY",
+    "argon2i": "{ARGON2I}$argon2i$v=19$m=32768,t=4,p=1$xMX+ZwWBBHFVUwMoQGYI4A"
+               "$Yw9zuXv+brGYJPHXBX9GrcyNB1luwoMI7cSdQuJSt6Y",
+    "blf": "{BLF-CRYPT}$2y$05$QJy/AtvJQ2xdmqeemka/AOUCvBAxEQRA5QvcFcI.TXlnb9jbrvbO2",
+    "sha512": "{SHA512-CRYPT}$6$r3tRyahpkd7rCLiB$YcKj3Allt9MEtexus5x8m1nBCceqc.nd4"
+              "haEDLux7H7jmNziCj9x6e6NW70NCZ.86ZZ/nOA8nJdlnppt4RQlB0",
+    "sha256": "{SHA256-CRYPT}$5$5Efil9gXlr13X0Q0$XhF6HUQiUn2NK6VZmbGksFE/FBQDfglJw9zEWFKEX8B",
+    "scram": "{SCRAM-SHA-256}4096,chkFts7Ts3doxfHUXJ72zw==,L8CslpnTxMjNDxnzlKYQpLnqkl"
+             "aQi//E1NwbAvJokL8=,sLmWMPHVb7RNq8QY8L9XK6XZP1blFa5gQlmeNRqFz/g=",
+    "crypt": "{CRYPT}$2y$05$AK.rSbNZLIVeZt/yNSneteyh3Mncd/JCftYBcofslAXTr7eAaoPz2",
+    "bare6": "$6$Zx9salt1$2ZFqDK3q4akuOEpb2/u0JsclGlsgMSSBwc9cKtDL45yXaCgzbFLBjl1FD8"
+             "r3iJWBvVRC1BuIHEr/5CXo9kVLY1",
+    "bare5": "$5$Zx9salt1$Wbwk/XfoPtITK1hARUked0LY/NuXRFOvoZxoC5l9z09",
+    "clear": "{CLEAR}Dove pw!",
+    "cleartext": "{CLEARTEXT}Dove pw!",
+    "lower": "{plain}Dove pw!",
+}
+
+
+@pytest.fixture
+def dovecot_server(make_server):
+    lines = [f"dv-{name}:{h}:1000:1000::/home/dv-{name}::"
+             for name, h in DOVECOT_HASHES.items()]
+    lines += [
+        "# a comment line",
+        "",
+        "short:{PLAIN}shortpw",                       # no trailing fields
+        "broken-line-without-colon",
+        "extra:{PLAIN}extrapw:1:1::/home/x::userdb_quota_rule=*:storage=1G",
+    ]
+    return make_server(passwd_lines=lines)
+
+
+@pytest.mark.parametrize("name", list(DOVECOT_HASHES))
+def test_dovecot_hashes_verify(dovecot_server, name):
+    with dovecot_server.connect() as c:
+        c.login(f"dv-{name}", DOVE_PW)
+    with dovecot_server.connect() as c:
+        r = c.cmd(f'LOGIN dv-{name} "Dove pw?"')
+        assert r.status == "NO" and r.code == "AUTHENTICATIONFAILED", r.lines
+
+
+def test_dovecot_scram_hash_scram_login(dovecot_server):
+    with dovecot_server.connect() as c:
+        res = scram_login(c, "dv-scram", DOVE_PW)
+        assert res.response.status == "OK", res.response.lines
+        assert res.server_signature_ok
+
+
+def test_passwd_file_odd_lines(dovecot_server):
+    with dovecot_server.connect() as c:
+        c.login("short", "shortpw")
+    with dovecot_server.connect() as c:
+        c.login("extra", "extrapw")
+    with dovecot_server.connect() as c:
+        r = c.cmd("LOGIN broken-line-without-colon x")
+        assert r.status == "NO", r.lines
+        r = c.cmd('LOGIN "# a comment line" x')
+        assert r.status == "NO", r.lines
+        c.login("alice", "secret")
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "PLAIN", "LOGIN"])
+def test_login_then_disconnect_repeated(make_server, mech):
+    """Clients that log in and hang up at once, many times: the session
+    moves between event loops at login, which must be safe against the
+    close racing with it (checked by the sanitizer build at stop)."""
+    srv = make_server()
+    for i in range(150 if mech == "SCRAM-SHA-256" else 40):
+        c = srv.connect()
+        if mech == "SCRAM-SHA-256":
+            res = scram_login(c, "alice", "secret", sasl_ir=bool(i % 2))
+            assert res.response.status == "OK", res.response.lines
+        elif mech == "PLAIN":
+            c.ok("AUTHENTICATE PLAIN " + plain_ir("alice", "secret"))
+        else:
+            c.login()
+        c.close()
+        assert srv.running(), f"server died after {i} logins:\n{srv.log_text()}"
+    with srv.connect() as c:
+        c.login()
+    srv.stop()

@@ -27,6 +27,7 @@ def curl_auth_result(stderr):
 
 
 def test_curl_plain_login(server):
+    mark = server.mark()
     r = curl(f"imap://127.0.0.1:{server.imap_port}/", "-u", "alice:secret")
     cmd, status = curl_auth_result(r.stderr)
     assert status == "OK", r.stderr
@@ -34,7 +35,7 @@ def test_curl_plain_login(server):
     assert re.search(r'^> A\d+ LIST', r.stderr, re.M), r.stderr
     assert re.search(r"^< A\d+ NO", r.stderr, re.M), r.stderr
     assert r.returncode != 0
-    server.wait_event("login", user="alice")
+    server.wait_event("login", user="alice", since=mark)
 
 
 def test_curl_custom_noop(server):
@@ -54,10 +55,11 @@ def test_curl_sasl_login_mech(server):
 
 
 def test_curl_wrong_password(server):
+    mark = server.mark()
     r = curl(f"imap://127.0.0.1:{server.imap_port}/", "-u", "alice:nope")
     assert curl_auth_result(r.stderr)[1] == "NO"
     assert r.returncode == 67, (r.returncode, r.stderr)   # CURLE_LOGIN_DENIED
-    server.wait_event("login_failed", user="alice")
+    server.wait_event("login_failed", user="alice", since=mark)
 
 
 def test_curl_imaps_insecure(server):

@@ -308,3 +308,57 @@ def test_pipelined_ten_noops(server):
             r = c.read_response(f"n{i}")
             assert r.status == "OK", r.lines
             assert not any(re.match(r"^n\d ", ln) for ln in r.lines[:-1]), r.lines
+
+
+def test_pipelined_with_delayed_login_failure(server):
+    """A failed LOGIN is answered after a delay; commands pipelined behind
+    it must wait for it and be answered in order."""
+    with server.connect() as c:
+        c.send("q1 LOGIN alice wrong\r\nq2 NOOP\r\nq3 ENABLE CONDSTORE\r\n"
+               "q4 LOGIN alice secret\r\nq5 ENABLE CONDSTORE\r\nq6 NOOP\r\n")
+        tagged = []
+        while len(tagged) < 6:
+            ln = c.readline()
+            if re.match(r"^q\d ", ln):
+                tagged.append(ln.split(" ", 2)[:2])
+        assert tagged == [["q1", "NO"], ["q2", "OK"], ["q3", "BAD"],
+                          ["q4", "OK"], ["q5", "OK"], ["q6", "OK"]], tagged
+
+
+def test_output_backpressure_keeps_order(server):
+    """A client that writes many commands before reading anything: the
+    server must neither drop answers nor reorder them (it has to stop
+    reading while its output is full)."""
+    import threading
+    n = 6000        # ~ 6000 * 190 bytes of CAPABILITY output > 1 MiB
+    with server.connect(timeout=60) as c:
+        payload = "".join(f"k{i} CAPABILITY\r\n" for i in range(n)).encode()
+        err = []
+
+        def writer():
+            try:
+                c.sock.sendall(payload)
+            except OSError as e:
+                err.append(e)
+
+        th = threading.Thread(target=writer)
+        th.start()
+        import time
+        time.sleep(1.0)          # let the server fill its output
+        seen = 0
+        caps = 0
+        while seen < n:
+            ln = c.readline()
+            if ln.startswith("* CAPABILITY"):
+                caps += 1
+            elif ln.startswith("k"):
+                assert ln == f"k{seen} OK CAPABILITY completed" or \
+                    ln.startswith(f"k{seen} OK"), ln
+                seen += 1
+            else:
+                raise AssertionError(f"unexpected line {ln!r}")
+        th.join(30)
+        assert not err, err
+        assert caps == n
+        assert_ok = c.cmd("NOOP")
+        assert assert_ok.status == "OK"

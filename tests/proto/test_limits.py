@@ -208,6 +208,7 @@ def test_many_small_literals(server):
 
 
 def test_disconnect_mid_literal(server):
+    mark = server.mark()
     a = server.connect()
     a.send("a LOGIN {100+}\r\nabc")
     a.close()
@@ -224,7 +225,7 @@ def test_disconnect_mid_literal(server):
     c.close()
     with server.connect() as d:
         assert_usable(d, login=True)
-    server.wait_event("disconnect", count=3)
+    server.wait_event("disconnect", count=4, since=mark)
 
 
 def test_disconnect_mid_line_and_mid_handshake(server):
@@ -427,3 +428,61 @@ def test_max_connections_per_ip(make_server):
     finally:
         for c in conns:
             c.close()
+
+
+def test_max_bad_commands_config(make_server):
+    srv = make_server(config={"imap": {"max_bad_commands": 5}})
+    with srv.connect() as c:
+        c.send("".join(f"x{i} FROB\r\n" for i in range(10)))
+        lines = c.read_until_closed()
+        bads = [ln for ln in lines if ln.startswith("x") and " BAD" in ln]
+        assert len(bads) == 5, lines
+        assert lines[-1].startswith("* BYE"), lines
+    with srv.connect() as c:
+        # a good command resets the count
+        for _ in range(3):
+            for _ in range(4):
+                assert c.cmd("FROB").status == "BAD"
+            assert_usable(c)
+        c.login()
+
+
+def test_connection_cap_is_per_address(make_server):
+    srv = make_server(config={"imap": {"max_connections_per_ip": 1}})
+    a = srv.connect()
+    try:
+        b = srv.connect(source="127.0.0.2")
+    except OSError as e:
+        a.close()
+        raise AssertionError(f"cannot bind 127.0.0.2 on this host: {e}")
+    try:
+        assert a.greeting.startswith("* OK") and b.greeting.startswith("* OK")
+        assert_usable(a, login=True)
+        assert_usable(b, login=True)
+        c = Client(srv.imap_port, read_greeting=False, source="127.0.0.2")
+        lines = c.read_until_closed()
+        c.close()
+        assert lines and lines[0].startswith("* BYE"), lines
+        ev = srv.wait_event("login", remote=f"127.0.0.2:{b.local_port}")
+        assert ev[0]["user"] == "alice"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_global_max_connections(make_server):
+    srv = make_server(config={"imap": {"max_connections": 2}})
+    a, b = srv.connect(), srv.connect_tls()
+    try:
+        c = Client(srv.imap_port, read_greeting=False)
+        try:
+            lines = c.read_until_closed()
+        except ConnectionClosed:
+            lines = []
+        c.close()
+        assert not any(ln.startswith("* OK") for ln in lines), lines
+        assert_usable(a, login=True)
+        assert_usable(b, login=True)
+    finally:
+        a.close()
+        b.close()

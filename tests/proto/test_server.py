@@ -359,3 +359,42 @@ def test_200_concurrent_logins(make_server, raise_nofile):
     assert not failed, f"{len(failed)} failed, e.g. {list(failed.items())[:3]}"
     evs = srv.wait_event("login", count=n)
     assert {e["user"] for e in evs} == set(users)
+
+
+def test_sighup_with_broken_config_keeps_running(make_server):
+    srv = make_server()
+    with srv.connect() as keep:
+        keep.login()
+        good = srv.config_path.read_text()
+        srv.config_path.write_text("[imap]\nmax_line_bytes = banana\n[[[\n")
+        srv.send_signal(signal.SIGHUP)
+        # the server reports the problem and keeps the old configuration
+        deadline = __import__("time").monotonic() + 10
+        while __import__("time").monotonic() < deadline:
+            if any(e.get("level") in ("error", "warn") for e in srv.events()):
+                break
+            __import__("time").sleep(0.1)
+        assert any(e.get("level") in ("error", "warn") for e in srv.events()), \
+            srv.log_text()
+        assert srv.running()
+        keep.ok("NOOP")
+        with srv.connect() as c:
+            c.login("bob", "hunter2")
+        with srv.connect_tls() as c:
+            c.login()
+        srv.config_path.write_text(good)
+
+
+def test_sighup_with_missing_certificate_keeps_old(make_server):
+    srv = make_server()
+    old = srv.cert.read_bytes()
+    srv.cert.rename(srv.cert.with_suffix(".moved"))
+    srv.send_signal(signal.SIGHUP)
+    import time
+    time.sleep(1.0)
+    assert srv.running(), srv.log_text()
+    srv.cert.with_suffix(".moved").rename(srv.cert)
+    with srv.connect_tls() as c:
+        assert c.sock.getpeercert(binary_form=True) == \
+            __import__("ssl").PEM_cert_to_DER_cert(old.decode())
+        c.login()

@@ -168,7 +168,8 @@ def test_imaplib_ssl_unverified_context(server):
         assert m.login("alice", "secret")[0] == "OK"
 
 
-def test_sighup_reloads_certificate(server):
+def test_sighup_reloads_certificate(make_server):
+    server = make_server()
     old = der(server.cert)
     with server.connect_tls() as keep:
         keep.login()

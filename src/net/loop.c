@@ -296,6 +296,11 @@ void loop_run(struct loop *loop)
 		run_posted(loop);
 		run_timers(loop);
 	}
+	/* ready to run again (the fuzz driver runs a loop per input) */
+	pthread_mutex_lock(&loop->post_lock);
+	loop->stop_requested = false;
+	pthread_mutex_unlock(&loop->post_lock);
+	loop->stopping = false;
 	current_loop = NULL;
 }
 

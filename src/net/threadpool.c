@@ -22,6 +22,8 @@ struct threadpool {
 	pthread_cond_t cond;
 	struct job *head, *tail;
 	bool stopping;
+	unsigned int running; /* jobs taken and not yet finished */
+	pthread_cond_t idle_cond;
 	unsigned int n_threads;
 	pthread_t *threads;
 };
@@ -41,10 +43,15 @@ static void *worker_main(void *arg)
 		pool->head = job->next;
 		if (pool->head == NULL)
 			pool->tail = NULL;
+		pool->running++;
 		pthread_mutex_unlock(&pool->lock);
 		job->work(job->arg);
 		loop_post(job->loop, job->done, job->arg);
 		free(job);
+		pthread_mutex_lock(&pool->lock);
+		if (--pool->running == 0 && pool->head == NULL)
+			pthread_cond_broadcast(&pool->idle_cond);
+		pthread_mutex_unlock(&pool->lock);
 	}
 }
 
@@ -53,6 +60,7 @@ struct threadpool *threadpool_create(unsigned int threads)
 	struct threadpool *pool = xcalloc(1, sizeof(*pool));
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
+	pthread_cond_init(&pool->idle_cond, NULL);
 	pool->n_threads = threads == 0 ? 1 : threads;
 	pool->threads = xcalloc(pool->n_threads, sizeof(pthread_t));
 	for (unsigned int i = 0; i < pool->n_threads; i++) {
@@ -76,6 +84,7 @@ void threadpool_destroy(struct threadpool **poolp)
 		pthread_join(pool->threads[i], NULL);
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->cond);
+	pthread_cond_destroy(&pool->idle_cond);
 	free(pool->threads);
 	free(pool);
 	*poolp = NULL;
@@ -97,5 +106,13 @@ void threadpool_submit(struct threadpool *pool, threadpool_fn *work,
 		pool->head = job;
 	pool->tail = job;
 	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void threadpool_wait_idle(struct threadpool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	while (pool->head != NULL || pool->running > 0)
+		pthread_cond_wait(&pool->idle_cond, &pool->lock);
 	pthread_mutex_unlock(&pool->lock);
 }

@@ -17,4 +17,8 @@ void threadpool_destroy(struct threadpool **pool);
 void threadpool_submit(struct threadpool *pool, threadpool_fn *work,
                        threadpool_fn *done, void *arg, struct loop *loop);
 
+/* Block until no job is queued or running (their completions have been
+ * posted to their loops, not necessarily run). */
+void threadpool_wait_idle(struct threadpool *pool);
+
 #endif

@@ -484,6 +484,11 @@ class RoostServer:
                         f"roost not listening after {STARTUP_TIMEOUT}s:\n"
                         f"{self.log_text()}")
                 self._cond.wait(min(left, 0.1))
+        self.startup_s = time.monotonic() - (deadline - STARTUP_TIMEOUT)
+        if os.environ.get("ROOST_TEST_DEBUG"):
+            with open(os.environ["ROOST_TEST_DEBUG"], "a") as f:
+                f.write(f"start {self.startup_s:.2f}s {self.base}\n"
+                        + "\n".join(self.log) + "\n")
         for ev in self.listeners:
             port = int(ev["addr"].rsplit(":", 1)[1])
             assert ev["addr"].rsplit(":", 1)[0] in ("127.0.0.1", "[127.0.0.1]"), ev

@@ -362,3 +362,39 @@ def test_output_backpressure_keeps_order(server):
         assert caps == n
         assert_ok = c.cmd("NOOP")
         assert assert_ok.status == "OK"
+
+
+@pytest.mark.parametrize("command", ["CAPABILITY x", "NOOP x", "LOGOUT x",
+                                     "STARTTLS x", "NAMESPACE x"])
+def test_commands_without_arguments_reject_arguments(server, command):
+    with server.connect() as c:
+        r = c.cmd(command)
+        assert r.status == "BAD", r.lines
+        c.ok("NOOP")
+
+
+def test_logout_ignores_pipelined_commands(server):
+    with server.connect() as c:
+        c.send("a LOGOUT\r\nb NOOP\r\nc LOGIN alice secret\r\n")
+        lines = c.read_until_closed()
+        assert lines[0].startswith("* BYE") and lines[1].startswith("a OK"), lines
+        assert len(lines) == 2, lines
+
+
+def test_tags_echoed_exactly(server):
+    with server.connect() as c:
+        for tag in ("A001", "x.y-z_1", "T" * 300, "tag!#$&'", "0"):
+            r = c.cmd("NOOP", tag=tag)
+            assert r.tagged.startswith(tag + " OK"), r.lines
+
+
+@pytest.mark.parametrize("raw", [b"a NO\xffOP\r\n", b"a NO\x00OP\r\n",
+                                 b"a\r\n", b"a  NOOP\r\n", b"a NOOP \r\n",
+                                 b"a \x1b[31mNOOP\r\n"])
+def test_malformed_command_lines(server, raw):
+    with server.connect() as c:
+        c.send(raw)
+        ln = c.readline()
+        assert ln.startswith(("a BAD", "* BAD")), ln
+        r = c.ok("NOOP")
+        assert len(r.lines) == 1, r.lines

@@ -342,14 +342,25 @@ def test_prelogin_timeout(make_server):
     raw_tls = Client(srv.imaps_port, read_greeting=False)     # no handshake
     starttls = srv.connect()
     starttls.ok("STARTTLS")                                  # no handshake
+    sasl = srv.connect()                 # stuck in an AUTHENTICATE exchange
+    sasl.send("a AUTHENTICATE PLAIN\r\n")
+    assert sasl.read_response("a").continuation
+    literal = srv.connect()              # stuck in a literal
+    literal.send("a LOGIN {10}\r\n")
+    assert literal.read_response("a").continuation
+    literal.send("alic")
+    partial = srv.connect()              # stuck in a line
+    partial.send("a LOG")
+    conns = (plain, tls, raw_tls, starttls, sasl, literal, partial)
     try:
         for c in (plain, tls):
             lines = c.read_until_closed(timeout=15)
             assert lines and lines[0].startswith("* BYE"), lines
-        for c in (raw_tls, starttls):
-            c.read_until_closed(timeout=15)
+        for c in (raw_tls, starttls, sasl, literal, partial):
+            lines = c.read_until_closed(timeout=15)
+            assert not any(" OK" in ln for ln in lines), lines
     finally:
-        for c in (plain, tls, raw_tls, starttls):
+        for c in conns:
             c.close()
     with srv.connect() as c:
         c.login()
@@ -486,3 +497,85 @@ def test_global_max_connections(make_server):
     finally:
         a.close()
         b.close()
+
+
+
+def test_connection_slots_released_on_every_kind_of_close(make_server):
+    """Abnormal closes must give the per-address slot back: after many of
+    them, max_connections_per_ip clients can still connect."""
+    srv = make_server(config={"imap": {"max_connections_per_ip": 3,
+                                       "max_bad_commands": 3}})
+
+    def connect(tls=False):
+        """Connect once a slot is free (the server notices closes
+        asynchronously)."""
+        deadline = time.monotonic() + 10
+        while True:
+            c = srv.connect_tls() if tls else srv.connect()
+            if c.greeting.startswith("* OK"):
+                return c
+            c.close()
+            assert time.monotonic() < deadline, "no slot became free"
+            time.sleep(0.1)
+
+    for _ in range(2):
+        # LOGOUT
+        with connect() as c:
+            c.send("a LOGOUT\r\n")
+            c.read_until_closed()
+        # client reset while logged in
+        c = connect()
+        c.login()
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        # failed TLS handshake on both ports
+        connect().close()       # wait for a free slot
+        c = Client(srv.imaps_port, read_greeting=False)
+        c.send("a NOOP\r\n")
+        c.read_until_closed()
+        c.close()
+        c = connect()
+        c.ok("STARTTLS")
+        c.send("not tls\r\n")
+        c.read_until_closed()
+        c.close()
+        # too many bad commands
+        with connect() as c:
+            c.send("x FROB\r\n" * 5)
+            c.read_until_closed()
+        # oversized LITERAL+
+        with connect() as c:
+            c.send("a LOGIN {999999999+}\r\n")
+            c.read_until_closed()
+        # mid-literal hang-up and a pending failed login
+        c = connect()
+        c.send("a LOGIN {100+}\r\nabc")
+        c.close()
+        c = connect()
+        c.send("a LOGIN alice wrong\r\n")
+        c.close()
+        # rejected for being over the cap
+        held = [connect(), connect(tls=True), connect()]
+        over = Client(srv.imap_port, read_greeting=False)   # 4th
+        assert over.read_until_closed()[0].startswith("* BYE")
+        over.close()
+        for c in held:
+            c.close()
+    deadline = time.monotonic() + 10
+    while True:
+        conns = [Client(srv.imap_port) for _ in range(3)]
+        ok = all(c.greeting.startswith("* OK") for c in conns)
+        if ok:
+            break
+        for c in conns:
+            c.close()
+        assert time.monotonic() < deadline, \
+            f"slots leaked: {[c.greeting for c in conns]}\n{srv.log_text()}"
+        time.sleep(0.3)
+    try:
+        for c in conns:
+            assert_usable(c, login=True)
+    finally:
+        for c in conns:
+            c.close()

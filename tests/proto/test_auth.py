@@ -510,10 +510,12 @@ def test_failed_login_penalty(make_server):
 # ----------------------------------------------------------------------
 # log hygiene
 
-def test_log_never_contains_password(make_server):
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_log_never_contains_password(make_server, level):
     good = "Corr3ct-H0rse-Battery"
     bad = "Wr0ng-Pa55-Plugh"
-    srv = make_server(users={"alice": good})
+    srv = make_server(users={"alice": good},
+                      config={"server": {"log_level": level}})
     with srv.connect() as c:
         assert c.cmd(f"LOGIN alice {bad}").status == "NO"
         assert c.cmd(f"AUTHENTICATE PLAIN {plain_ir('alice', bad)}").status == "NO"

@@ -2,6 +2,7 @@
 first start, many concurrent clients."""
 
 import os
+import socket
 import re
 import signal
 import stat
@@ -398,3 +399,51 @@ def test_sighup_with_missing_certificate_keeps_old(make_server):
         assert c.sock.getpeercert(binary_form=True) == \
             __import__("ssl").PEM_cert_to_DER_cert(old.decode())
         c.login()
+
+
+# ----------------------------------------------------------------------
+# listener configuration
+
+def test_two_plaintext_listeners(make_server):
+    srv = make_server(config={"imap": {
+        "listen": "127.0.0.1:0, 127.0.0.1:0", "tls_listen": ""}},
+        expect_listeners=2)
+    ports = [int(e["addr"].rsplit(":", 1)[1]) for e in srv.listeners]
+    assert len(ports) == 2 and len(set(ports)) == 2, srv.listeners
+    assert all(e.get("tls") == "no" for e in srv.listeners), srv.listeners
+    for port in ports:
+        with Client(port) as c:
+            c.login()
+
+
+def test_tls_listener_disabled(make_server):
+    srv = make_server(config={"imap": {"tls_listen": ""}})
+    assert len(srv.listeners) == 1 and srv.imaps_port is None, srv.listeners
+    with srv.connect() as c:
+        c.starttls(srv.ssl_context())
+        c.login()
+
+
+def test_plaintext_listener_disabled(make_server):
+    srv = make_server(config={"imap": {"listen": ""}})
+    assert len(srv.listeners) == 1 and srv.imap_port is None, srv.listeners
+    with srv.connect_tls() as c:
+        c.login()
+
+
+def test_sigterm_with_stuck_reader(make_server):
+    """A client that never reads must not keep the server from exiting."""
+    srv = make_server()
+    c = srv.connect()
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    payload = b"".join(b"k%d CAPABILITY\r\n" % i for i in range(20000))
+    c.sock.settimeout(3)
+    try:
+        c.sock.sendall(payload)
+    except (socket.timeout, OSError):
+        pass         # the server stopped reading: its output is full
+    srv.send_signal(signal.SIGTERM)
+    rc = srv.wait_exit(timeout=30)
+    c.close()
+    assert rc == 0, srv.log_text()
+    srv.assert_no_sanitizer_errors()

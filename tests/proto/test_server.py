@@ -447,3 +447,34 @@ def test_sigterm_with_stuck_reader(make_server):
     c.close()
     assert rc == 0, srv.log_text()
     srv.assert_no_sanitizer_errors()
+
+
+# ----------------------------------------------------------------------
+# command line
+
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "new"])
+def test_user_cli_with_data_dir_only(tmp_path, exists):
+    """`roost user add --data DIR` works before the first start too (an
+    administrator adds users, then starts the server)."""
+    data = tmp_path / "d"
+    if exists:
+        data.mkdir()
+    r = subprocess.run([roost.ROOST_BIN, "user", "add", "zed", "--scheme",
+                        "PLAIN", "--data", str(data)], input="zed-pw\n",
+                       capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^zed:\{PLAIN\}zed-pw(:|$)", (data / "passwd").read_text(), re.M)
+    assert not (tmp_path / "roost-data").exists()
+    r = run_cli(["user", "list", "--data", str(data)], cwd=tmp_path)
+    assert r.returncode == 0 and "zed" in r.stdout.split(), (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("argv", [["frobnicate"], ["serve", "--no-such-option"],
+                                  ["config", "--config"],
+                                  ["config", "--config", "/nonexistent/x.ini"],
+                                  ["user", "add"]])
+def test_cli_usage_errors(tmp_path, argv):
+    r = run_cli(argv, cwd=tmp_path, timeout=15)
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    assert r.stderr.strip(), "no error message on stderr"
+    assert os.listdir(tmp_path) == [], os.listdir(tmp_path)

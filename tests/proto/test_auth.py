@@ -55,8 +55,10 @@ class ScramResult:
 def scram_login(c, user, password, sasl_ir=True, tag="s1", tamper=None,
                 gs2="n,,"):
     """Run AUTHENTICATE SCRAM-SHA-256 on client c. Returns ScramResult.
-    tamper: None, "proof" (corrupt the client proof) or "nonce" (send a
-    different nonce in client-final). gs2: the GS2 header."""
+    tamper: None, "proof" (corrupt the client proof), "nonce" (send a
+    different nonce in client-final) or "cbind" (channel-binding data that
+    does not match the GS2 header, with a proof computed over it).
+    gs2: the GS2 header."""
     cnonce = base64.b64encode(os.urandom(18)).decode()
     first_bare = f"n={_saslname(user)},r={cnonce}"
     first = b64(gs2 + first_bare)
@@ -82,7 +84,8 @@ def scram_login(c, user, password, sasl_ir=True, tag="s1", tamper=None,
     client_key = _hmac(salted, b"Client Key")
     stored_key = hashlib.sha256(client_key).digest()
     nonce = attrs["r"] if tamper != "nonce" else attrs["r"] + "X"
-    final_wo_proof = f"c={b64(gs2)},r={nonce}"
+    cbind = b64(gs2) if tamper != "cbind" else b64("y,," if gs2 != "y,," else "n,,")
+    final_wo_proof = f"c={cbind},r={nonce}"
     auth_msg = f"{first_bare},{server_first},{final_wo_proof}".encode()
     client_sig = _hmac(stored_key, auth_msg)
     proof = bytes(a ^ b for a, b in zip(client_key, client_sig))
@@ -291,7 +294,7 @@ def test_scram_wrong_password(server):
         c.login()
 
 
-@pytest.mark.parametrize("tamper", ["proof", "nonce"])
+@pytest.mark.parametrize("tamper", ["proof", "nonce", "cbind"])
 def test_scram_tampered(server, tamper):
     with server.connect() as c:
         res = scram_login(c, "alice", "secret", tamper=tamper)
@@ -756,3 +759,28 @@ def test_login_then_disconnect_repeated(make_server, mech):
     with srv.connect() as c:
         c.login()
     srv.stop()
+
+
+def test_allow_plaintext_overrides(make_server):
+    srv = make_server(config={"auth": {"plaintext_loopback": "no",
+                                       "allow_plaintext": "yes"}})
+    with srv.connect() as c:
+        caps = caps_of(c.greeting)
+        assert "LOGINDISABLED" not in caps and "AUTH=PLAIN" in caps, caps
+        c.login()
+
+
+def test_sighup_switches_plaintext_policy(make_server):
+    srv = make_server()
+    with srv.connect() as before:
+        assert "LOGINDISABLED" not in caps_of(before.greeting)
+        srv.config["auth"]["plaintext_loopback"] = "no"
+        srv.write_config()
+        n = len(srv.events("reload"))
+        srv.send_signal(__import__("signal").SIGHUP)
+        srv.wait_event("reload", count=n + 1)
+        with srv.connect() as c:
+            assert "LOGINDISABLED" in caps_of(c.greeting), c.greeting
+            r = c.cmd("LOGIN alice secret")
+            assert r.status == "NO" and r.code == "PRIVACYREQUIRED", r.lines
+        before.ok("NOOP")

@@ -1,5 +1,6 @@
 /* roost: one binary, subcommands. Options --config FILE and --data DIR
  * are accepted anywhere after the subcommand. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include "cli/cmd-user.h"
 #include "cli/serve.h"
 #include "core/config.h"
+#include "core/util.h"
+#include "core/xalloc.h"
 
 static void usage(FILE *out)
 {
@@ -82,6 +85,20 @@ static int cmd_user_main(const struct options *opt)
 		free(error);
 		return 1;
 	}
+	/* users may be added before the first start */
+	char *dir = xstrdup(cfg->passwd_file);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0700) < 0) {
+			fprintf(stderr, "roost: cannot create %s: %s\n", dir,
+			        strerror(errno));
+			free(dir);
+			config_free(&cfg);
+			return 1;
+		}
+	}
+	free(dir);
 	int ret = cmd_user(cfg->passwd_file, opt->argc - 1, opt->argv + 1);
 	config_free(&cfg);
 	return ret;

@@ -24,7 +24,7 @@ void cmd_starttls(struct imap_session *s, const struct imap_command_line *cmd)
 		                  "[UNAVAILABLE] TLS is not configured");
 		return;
 	}
-	imap_reply_tagged(s, cmd->tag, "OK", "Begin TLS negotiation now");
+	imap_reply_tagged(s, cmd->tag, "OK", "Begin TLS negotiation now.");
 	conn_start_tls(s->conn, ctx);
 	SSL_CTX_free(ctx);
 	imap_parser_destroy(&s->parser);

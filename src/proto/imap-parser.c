@@ -869,6 +869,10 @@ const char *imap_parser_error_tag(const struct imap_parser *p)
 bool imap_arg_get_astring(const struct imap_arg *arg, const char **str_r,
                           size_t *len_r)
 {
+	/* RFC 3516 4.2: literal8 only where the grammar names it (APPEND
+	 * data), never as an astring */
+	if (arg->type == IMAP_ARG_LITERAL && arg->is_literal8)
+		return false;
 	switch (arg->type) {
 	case IMAP_ARG_ATOM:
 	case IMAP_ARG_QUOTED:

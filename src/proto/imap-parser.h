@@ -124,7 +124,8 @@ bool imap_parser_is_idle(const struct imap_parser *p);
 void imap_parser_reset(struct imap_parser *p);
 
 /* Helpers for command handlers. */
-/* ATOM, QUOTED or LITERAL (an astring); NIL counts as the atom "NIL". */
+/* ATOM, QUOTED or LITERAL (an astring; not a literal8); NIL counts as
+ * the atom "NIL". */
 bool imap_arg_get_astring(const struct imap_arg *arg, const char **str_r,
                           size_t *len_r);
 bool imap_arg_get_atom(const struct imap_arg *arg, const char **str_r);

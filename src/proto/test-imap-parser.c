@@ -800,6 +800,12 @@ static void test_arg_helpers(void **state)
 	assert_false(imap_arg_get_atom(&cmd->args[4], &s));
 	assert_int_equal(cmd->args[4].type, IMAP_ARG_LIST);
 	assert_int_equal(cmd->args[4].list_count, 1);
+	/* regression: LOGIN ~{5+} logged in; a literal8 is no astring */
+	assert_int_equal(feed_str(p, "b LOGIN ~{5+}\r\nalice x\r\n", &consumed),
+	                 IMAP_PARSE_DONE);
+	cmd = imap_parser_command(p);
+	assert_true(cmd->args[0].is_literal8);
+	assert_false(imap_arg_get_astring(&cmd->args[0], &s, &len));
 	imap_parser_destroy(&p);
 }
 

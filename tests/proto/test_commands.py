@@ -192,6 +192,9 @@ def test_login_syntax(server):
         assert c.cmd("LOGIN alice").status == "BAD"
         assert c.cmd("LOGIN alice secret extra").status == "BAD"
         assert c.cmd("LOGIN (alice) secret").status == "BAD"
+        # regression: a literal8 is not an astring (RFC 3516), it logged in
+        c.send("k LOGIN ~{5+}\r\nalice secret\r\n")
+        assert c.read_response("k").status == "BAD"
         c.login()
 
 

@@ -938,6 +938,15 @@ static void stats_merge(struct load_stats *dst, struct load_stats *src)
 		dst->err[e] += src->err[e];
 }
 
+static void stats_free(struct load_stats *st)
+{
+	for (int op = 0; op < OP_COUNT; op++) {
+		free(st->op[op].v);
+		st->op[op].v = NULL;
+		st->op[op].len = st->op[op].cap = 0;
+	}
+}
+
 static const char *mode_name(void)
 {
 	switch (opt.mode) {
@@ -967,7 +976,8 @@ static void report(struct load_stats *st, double elapsed_s,
 		struct load_samples *s = &st->op[op];
 		double rate_s = opt.mode == MODE_IDLE ? ramp_s : elapsed_s;
 
-		qsort(s->v, s->len, sizeof(*s->v), cmp_u32);
+		if (s->len > 1)
+			qsort(s->v, s->len, sizeof(*s->v), cmp_u32);
 		printf("%-8s %10zu %10.1f %9.3f %9.3f %9.3f %9.3f %7" PRIu64
 		       "\n", op_names[op], s->len,
 		       rate_s > 0 ? (double)s->len / rate_s : 0.0,
@@ -1244,10 +1254,21 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < opt.threads; i++) {
 		pthread_join(workers[i].thread, NULL);
 		stats_merge(&total, &workers[i].st);
+		stats_free(&workers[i].st);
+		free(workers[i].conns);
+		close(workers[i].ep);
 	}
 	if (opt.mode == MODE_IDLE && ready_at == 0)
 		ready_at = end;
 	report(&total, (double)(end - start) / 1e9,
 	       (double)(ready_at - start) / 1e9);
+	stats_free(&total);
+	free(workers);
+	for (size_t i = 0; i < nusers; i++) {
+		free(users[i].name);
+		free(users[i].pass);
+	}
+	free(users);
+	free(sources);
 	return 0;
 }

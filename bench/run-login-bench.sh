@@ -22,7 +22,9 @@
 # Settings (environment):
 #   SERVERS="roost dovecot"  CYCLE_CONNS="1 10 50"  CYCLE_SECS=10
 #   NOOP_CONNS=10  NOOP_SECS=5  IDLE_COUNTS="1000 10000"  USERS=1000
-#   LOAD_THREADS=1  KEEP_TMP=0  OUT=<dir for results, default $TMP>
+#   LOAD_THREADS=1  KEEP_TMP=0  DOVECOT_IMAP_SERVICE_COUNT=1
+#   OUT=<dir for results.txt; default a new /tmp/roost-bench-results.*>
+#   (an empty CYCLE_CONNS, NOOP_CONNS or IDLE_COUNTS skips that part)
 # Results: one line per test in $OUT/results.txt and a summary on stdout.
 set -euo pipefail
 
@@ -30,13 +32,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROOST_BIN=${ROOST_BIN:-$ROOT/build/roost}
 IMAP_LOAD=${IMAP_LOAD:-$ROOT/build/bench/imap-load}
 SERVERS=${SERVERS:-"roost dovecot"}
-CYCLE_CONNS=${CYCLE_CONNS:-"1 10 50"}
+CYCLE_CONNS=${CYCLE_CONNS-"1 10 50"}
 CYCLE_SECS=${CYCLE_SECS:-10}
-NOOP_CONNS=${NOOP_CONNS:-10}
+NOOP_CONNS=${NOOP_CONNS-10}
 NOOP_SECS=${NOOP_SECS:-5}
-IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}
+IDLE_COUNTS=${IDLE_COUNTS-"1000 10000"}
 USERS=${USERS:-1000}
 LOAD_THREADS=${LOAD_THREADS:-1}
+DOVECOT_IMAP_SERVICE_COUNT=${DOVECOT_IMAP_SERVICE_COUNT:-1}
 KEEP_TMP=${KEEP_TMP:-0}
 PASSWORD=bench-secret
 
@@ -55,7 +58,7 @@ done
 
 TMP=$(mktemp -d /tmp/roost-bench.XXXXXX)
 chmod 755 "$TMP"   # Dovecot's imap runs as nobody and needs to traverse
-OUT=${OUT:-$TMP}
+OUT=${OUT:-$(mktemp -d /tmp/roost-bench-results.XXXXXX)}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
@@ -110,11 +113,6 @@ listen = 127.0.0.1:0
 tls_listen =
 max_connections_per_ip = 100000
 prelogin_timeout_s = 600
-[pop3]
-listen =
-tls_listen =
-[lmtp]
-listen =
 [auth]
 passwd_file = $TMP/roost-data/passwd
 plaintext_loopback = yes
@@ -183,6 +181,9 @@ service imap-login {
 service imap {
   # default client_limit = 1: one imap process per logged-in connection
   process_limit = 12000
+  # 1 (default): a new process per session; N: a process serves N
+  # sessions one after another (Dovecot's "performance" tuning)
+  service_count = $DOVECOT_IMAP_SERVICE_COUNT
 }
 service anvil {
   client_limit = 13000
@@ -209,33 +210,53 @@ EOF
 	log "dovecot pid $DOVECOT_PID on 127.0.0.1:$DOVECOT_PORT"
 }
 
+stop_server() {
+	local pid
+	pid=$(server_pid "$1")
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	if [[ $1 == roost ]]; then ROOST_PID=; else DOVECOT_PID=; fi
+}
+
 server_port() { if [[ $1 == roost ]]; then echo "$ROOST_PORT"; else echo "$DOVECOT_PORT"; fi; }
 server_pid() { if [[ $1 == roost ]]; then echo "$ROOST_PID"; else echo "$DOVECOT_PID"; fi; }
 
-# The pid and all its descendants.
-proc_tree() {
-	ps -e -o pid=,ppid= | awk -v root="$1" '
-		{ parent[$1] = $2 }
-		END {
-			for (p in parent) {
-				q = p
-				while (q != "" && q != root && q != 0 && q != 1)
-					q = parent[q]
-				if (q == root) print p
-			}
-		}'
-}
-
-# Prints "procs rss_bytes pss_bytes" summed over the process tree.
+# Prints "procs rss_bytes pss_bytes": VmRSS (/proc/PID/status) and Pss
+# (/proc/PID/smaps_rollup) summed over the pid and all its descendants.
+# One python3 pass: 10,000 Dovecot processes are too many for a shell loop.
 mem_of() {
-	local pid procs=0 rss=0 pss=0 r p
-	for pid in $(proc_tree "$1"); do
-		r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
-		p=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
-		[[ -n $r && -n $p ]] || continue
-		procs=$((procs + 1)); rss=$((rss + r)); pss=$((pss + p))
-	done
-	echo "$procs $((rss * 1024)) $((pss * 1024))"
+	python3 - "$1" <<'PY'
+import os, sys
+root = int(sys.argv[1])
+parent = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            pass
+def in_tree(p):
+    while p > 1:
+        if p == root:
+            return True
+        p = parent.get(p, 0)
+    return False
+procs = rss = pss = 0
+for p in parent:
+    if not in_tree(p):
+        continue
+    try:
+        with open(f"/proc/{p}/status") as f:
+            r = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        with open(f"/proc/{p}/smaps_rollup") as f:
+            q = next(int(l.split()[1]) for l in f if l.startswith("Pss:"))
+    except (OSError, StopIteration):
+        continue
+    procs += 1; rss += r; pss += q
+print(procs, rss * 1024, pss * 1024)
+PY
 }
 
 # Runs imap-load in place of the calling (sub)shell, so that $! of
@@ -251,18 +272,6 @@ record() {
 	# record SERVER TEST PARAM RESULT-LINE...
 	local server=$1 test=$2 param=$3; shift 3
 	echo "server=$server test=$test $param $*" >>"$RESULTS"
-}
-
-# Waits until the server's process count is back to about the baseline
-# (Dovecot's imap processes exit after their clients leave).
-settle() {
-	local server=$1 want=$2 i n
-	for ((i = 0; i < 300; i++)); do
-		n=$(proc_tree "$(server_pid "$server")" | wc -l)
-		((n <= want)) && break
-		sleep 0.1
-	done
-	sleep 1
 }
 
 run_cycle() {
@@ -283,6 +292,11 @@ run_noop() {
 
 run_idle() {
 	local server=$1 n=$2 pid before after i ready
+	# A freshly started server: otherwise memory freed by the earlier
+	# tests (kept by malloc) would be reused and hide the real cost.
+	stop_server "$server"
+	"start_$server"
+	sleep 2
 	pid=$(server_pid "$server")
 	before=$(mem_of "$pid")
 	log "$server: idle, $n connections (before: procs rss pss = $before)"
@@ -290,7 +304,7 @@ run_idle() {
 		>"$TMP/idle.out" &
 	LOAD_PID=$!
 	ready=
-	for ((i = 0; i < 1800; i++)); do
+	for ((i = 0; i < 18000; i++)); do   # up to 30 min
 		ready=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$TMP/idle.out")
 		[[ -n $ready ]] && break
 		kill -0 "$LOAD_PID" 2>/dev/null || break
@@ -315,8 +329,15 @@ run_idle() {
 		"rss_before=$rss_b rss_after=$rss_a pss_before=$pss_b pss_after=$pss_a" \
 		"rss_per_conn=$per_rss pss_per_conn=$per_pss" \
 		"$(grep '^RESULT' "$TMP/idle.out" || true)"
-	settle "$server" "$procs_b"
 }
+
+# Context for reading the figures: other load on the machine, and the
+# cost of one fork+exec here (Dovecot starts an imap process per login).
+t0=$(date +%s%N)
+for ((i = 0; i < 100; i++)); do /bin/true; done
+t1=$(date +%s%N)
+echo "server=none test=machine loadavg_start=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" \
+	"fork_exec_us=$(((t1 - t0) / 100000))" >>"$RESULTS"
 
 for s in $SERVERS; do "start_$s"; done
 sleep 1
@@ -324,10 +345,15 @@ sleep 1
 for c in $CYCLE_CONNS; do
 	for s in $SERVERS; do run_cycle "$s" "$c"; done
 done
-for s in $SERVERS; do run_noop "$s" "$NOOP_CONNS"; done
+for c in $NOOP_CONNS; do
+	for s in $SERVERS; do run_noop "$s" "$c"; done
+done
 for n in $IDLE_COUNTS; do
 	for s in $SERVERS; do run_idle "$s" "$n"; done
 done
+
+echo "server=none test=machine loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" \
+	>>"$RESULTS"
 
 # ---- summary -------------------------------------------------------------
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -353,4 +379,5 @@ while read -r line; do
 	echo "| $(kv server "$line") | $(kv n "$line") | $(kv ready "$line") | $(kv procs_before "$line") → $(kv procs_after "$line") | $(kv rss_per_conn "$line") B | $(kv pss_per_conn "$line") B | $(($(kv rss_after "$line") / 1048576)) | $(($(kv pss_after "$line") / 1048576)) |"
 done <"$RESULTS"
 echo
+grep '^server=none' "$RESULTS"
 echo "raw results: $RESULTS"

@@ -60,7 +60,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-static int cmd_config(const struct options *opt)
+static struct config *load_config(const struct options *opt)
 {
 	char *error = NULL;
 	struct config *cfg =
@@ -68,8 +68,15 @@ static int cmd_config(const struct options *opt)
 	if (cfg == NULL) {
 		fprintf(stderr, "roost: %s\n", error);
 		free(error);
-		return 1;
 	}
+	return cfg;
+}
+
+static int cmd_config(const struct options *opt)
+{
+	struct config *cfg = load_config(opt);
+	if (cfg == NULL)
+		return 1;
 	config_print(cfg, stdout);
 	config_free(&cfg);
 	return 0;
@@ -77,14 +84,9 @@ static int cmd_config(const struct options *opt)
 
 static int cmd_user_main(const struct options *opt)
 {
-	char *error = NULL;
-	struct config *cfg =
-	        config_load(opt->config_path, opt->data_dir, &error);
-	if (cfg == NULL) {
-		fprintf(stderr, "roost: %s\n", error);
-		free(error);
+	struct config *cfg = load_config(opt);
+	if (cfg == NULL)
 		return 1;
-	}
 	/* users may be added before the first start */
 	char *dir = xstrdup(cfg->passwd_file);
 	char *slash = strrchr(dir, '/');

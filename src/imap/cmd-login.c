@@ -237,16 +237,25 @@ static void sasl_advance(struct imap_session *s, const unsigned char *in,
 	}
 }
 
-/* Decode a client SASL message; "=" in an initial response is empty. */
-static int sasl_decode(const char *text, size_t len, bool initial,
-                       unsigned char **out_r, size_t *out_len_r)
+/* Decode a client SASL message and take the next step; "=" as an
+ * initial response is an empty one (RFC 4959). */
+static void sasl_advance_base64(struct imap_session *s, const char *text,
+                                size_t len, bool initial)
 {
+	unsigned char *data;
+	size_t data_len;
 	if (initial && len == 1 && text[0] == '=') {
-		*out_r = xcalloc(1, 1);
-		*out_len_r = 0;
-		return 0;
+		sasl_advance(s, (const unsigned char *)"", 0);
+		return;
 	}
-	return sasl_base64_decode(text, len, out_r, out_len_r);
+	if (sasl_base64_decode(text, len, &data, &data_len) < 0) {
+		imap_sasl_reset(s);
+		imap_command_finish(s, "BAD", "Invalid base64 data");
+		return;
+	}
+	sasl_advance(s, data, data_len);
+	explicit_bzero(data, data_len);
+	free(data);
 }
 
 void imap_sasl_input(struct imap_session *s, const char *line, size_t len)
@@ -266,16 +275,7 @@ void imap_sasl_input(struct imap_session *s, const char *line, size_t len)
 		auth_succeeded(s, sasl_authcid(s->sasl));
 		return;
 	}
-	unsigned char *data;
-	size_t data_len;
-	if (sasl_decode(line, len, false, &data, &data_len) < 0) {
-		imap_sasl_reset(s);
-		imap_command_finish(s, "BAD", "Invalid base64 data");
-		return;
-	}
-	sasl_advance(s, data, data_len);
-	explicit_bzero(data, data_len);
-	free(data);
+	sasl_advance_base64(s, line, len, false);
 }
 
 void cmd_authenticate(struct imap_session *s,
@@ -309,14 +309,5 @@ void cmd_authenticate(struct imap_session *s,
 		sasl_advance(s, NULL, 0);
 		return;
 	}
-	unsigned char *data;
-	size_t data_len;
-	if (sasl_decode(ir, ir_len, true, &data, &data_len) < 0) {
-		imap_sasl_reset(s);
-		imap_command_finish(s, "BAD", "Invalid base64 data");
-		return;
-	}
-	sasl_advance(s, data, data_len);
-	explicit_bzero(data, data_len);
-	free(data);
+	sasl_advance_base64(s, ir, ir_len, true);
 }

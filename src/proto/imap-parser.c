@@ -11,6 +11,7 @@
  * per-command arena. Literal bodies are copied in bulk straight into the
  * arena. */
 #include "proto/imap-parser.h"
+#include "proto/imap-quote.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -89,24 +90,9 @@ struct imap_parser {
 
 typedef enum imap_parse_result step_fn(struct imap_parser *p, unsigned char c);
 
-/* RFC 3501 section 9: ATOM-CHAR is any CHAR except atom-specials. */
 static bool is_atom_char(unsigned char c)
 {
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	switch (c) {
-	case '(':
-	case ')':
-	case '{':
-	case '%':
-	case '*':
-	case '"':
-	case '\\':
-	case ']':
-		return false;
-	default:
-		return true;
-	}
+	return imap_char_is_atom(c);
 }
 
 /* tag = 1*<any ASTRING-CHAR except "+"> */

@@ -6,8 +6,7 @@
 #include <stdbool.h>
 #include <strings.h>
 
-/* RFC 3501 section 9: ASTRING-CHAR = ATOM-CHAR / resp-specials */
-static bool is_astring_char(unsigned char c)
+bool imap_char_is_atom(unsigned char c)
 {
 	if (c <= 0x20 || c >= 0x7f)
 		return false;
@@ -19,10 +18,17 @@ static bool is_astring_char(unsigned char c)
 	case '*':
 	case '"':
 	case '\\':
+	case ']':
 		return false;
 	default:
 		return true;
 	}
+}
+
+/* RFC 3501 section 9: ASTRING-CHAR = ATOM-CHAR / resp-specials */
+static bool is_astring_char(unsigned char c)
+{
+	return imap_char_is_atom(c) || c == ']';
 }
 
 /* QUOTED-CHAR is any TEXT-CHAR (CHAR except CR and LF; CHAR excludes

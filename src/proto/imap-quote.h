@@ -6,6 +6,7 @@
 #ifndef ROOST_PROTO_IMAP_QUOTE_H
 #define ROOST_PROTO_IMAP_QUOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -23,5 +24,9 @@ int imap_write_string(struct buf *out, const void *s, size_t len);
 int imap_write_astring(struct buf *out, const void *s, size_t len);
 /* nstring: NIL for s == NULL, else string */
 int imap_write_nstring(struct buf *out, const void *s, size_t len);
+
+/* RFC 3501 section 9: ATOM-CHAR, any CHAR except atom-specials
+ * ("(" ")" "{" SP CTL "%" "*" DQUOTE "\\" "]"). */
+bool imap_char_is_atom(unsigned char c);
 
 #endif

@@ -60,34 +60,34 @@ enum load_mode { MODE_CYCLE, MODE_NOOP, MODE_IDLE };
 enum load_op { OP_CONNECT, OP_LOGIN, OP_NOOP, OP_LOGOUT, OP_CYCLE, OP_COUNT };
 
 static const char *const op_names[OP_COUNT] = {
-	"connect", "login", "noop", "logout", "cycle",
+        "connect", "login", "noop", "logout", "cycle",
 };
 
 enum load_err {
-	ERR_CONNECT,	/* connect() failed or was refused */
-	ERR_TIMEOUT,	/* no answer within --timeout */
-	ERR_EOF,	/* server closed the connection unexpectedly */
-	ERR_NO,		/* tagged NO or BAD */
-	ERR_BYE,	/* untagged BYE outside LOGOUT, then close */
-	ERR_PROTO,	/* unexpected tag, continuation or greeting */
-	ERR_IO,		/* read/write error (ECONNRESET, ...) */
+	ERR_CONNECT, /* connect() failed or was refused */
+	ERR_TIMEOUT, /* no answer within --timeout */
+	ERR_EOF,     /* server closed the connection unexpectedly */
+	ERR_NO,      /* tagged NO or BAD */
+	ERR_BYE,     /* untagged BYE outside LOGOUT, then close */
+	ERR_PROTO,   /* unexpected tag, continuation or greeting */
+	ERR_IO,      /* read/write error (ECONNRESET, ...) */
 	ERR_COUNT
 };
 
 static const char *const err_names[ERR_COUNT] = {
-	"connect", "timeout", "eof", "no", "bye", "proto", "io",
+        "connect", "timeout", "eof", "no", "bye", "proto", "io",
 };
 
 enum conn_state {
-	CS_CLOSED,	/* not connected; restarts at retry_at_ns */
+	CS_CLOSED, /* not connected; restarts at retry_at_ns */
 	CS_CONNECTING,
 	CS_GREETING,
 	CS_LOGIN,
 	CS_NOOP,
 	CS_LOGOUT,
-	CS_WAIT_EOF,	/* LOGOUT answered, waiting for the server to close */
-	CS_HOLD,	/* idle mode: logged in, silent */
-	CS_GAVE_UP,	/* idle mode: failed too often */
+	CS_WAIT_EOF, /* LOGOUT answered, waiting for the server to close */
+	CS_HOLD,     /* idle mode: logged in, silent */
+	CS_GAVE_UP,  /* idle mode: failed too often */
 };
 
 struct load_user {
@@ -116,7 +116,7 @@ struct load_options {
 };
 
 struct load_samples {
-	uint32_t *v;	/* latencies in microseconds */
+	uint32_t *v; /* latencies in microseconds */
 	size_t len;
 	size_t cap;
 };
@@ -131,7 +131,7 @@ struct load_worker;
 
 struct load_conn {
 	struct load_worker *w;
-	size_t index;			/* global connection number */
+	size_t index; /* global connection number */
 	int fd;
 	enum conn_state state;
 	unsigned retries;
@@ -139,12 +139,12 @@ struct load_conn {
 	bool logged_in;
 	uint64_t cycle_start_ns;
 	uint64_t op_start_ns;
-	uint64_t deadline_ns;		/* 0: none */
+	uint64_t deadline_ns; /* 0: none */
 	uint64_t retry_at_ns;
 
 	/* response parser state */
 	uint64_t lit_left;
-	bool in_cont;			/* after a literal: same response */
+	bool in_cont; /* after a literal: same response */
 	size_t head_len;
 	size_t tail_len;
 	char head[LOAD_HEAD_BYTES];
@@ -163,24 +163,24 @@ struct load_worker {
 	int ep;
 	struct load_conn *conns;
 	size_t nconns;
-	size_t next_open;		/* idle mode: next conn to start */
-	size_t in_flight;		/* idle mode: started, not settled */
-	size_t settled;			/* idle mode: held or given up */
+	size_t next_open; /* idle mode: next conn to start */
+	size_t in_flight; /* idle mode: started, not settled */
+	size_t settled;   /* idle mode: held or given up */
 	struct load_stats st;
 };
 
 static struct load_options opt = {
-	.mode = MODE_CYCLE,
-	.host = "127.0.0.1",
-	.port = "143",
-	.user_count = 1,
-	.user_start = 1,
-	.conns = 1,
-	.threads = 1,
-	.duration_s = 10.0,
-	.hold_s = 0.0,
-	.timeout_ms = 30000,
-	.ramp = 64,
+        .mode = MODE_CYCLE,
+        .host = "127.0.0.1",
+        .port = "143",
+        .user_count = 1,
+        .user_start = 1,
+        .conns = 1,
+        .threads = 1,
+        .duration_s = 10.0,
+        .hold_s = 0.0,
+        .timeout_ms = 30000,
+        .ramp = 64,
 };
 
 static struct load_user *users;
@@ -243,7 +243,7 @@ static void samples_add(struct load_samples *s, uint64_t ns)
 		uint32_t *v = realloc(s->v, cap * sizeof(*v));
 
 		if (v == NULL)
-			return;	/* drop the sample, keep running */
+			return; /* drop the sample, keep running */
 		s->v = v;
 		s->cap = cap;
 	}
@@ -324,7 +324,7 @@ static void users_init(void)
 		users = xcalloc(nusers, sizeof(*users));
 		for (size_t i = 0; i < nusers; i++) {
 			users[i].name = user_from_pattern(opt.user_pattern,
-							  opt.user_start + i);
+			                                  opt.user_start + i);
 			users[i].pass = xstrdup(opt.pass);
 		}
 		return;
@@ -341,13 +341,13 @@ static void users_init(void)
 
 static void resolve_server(void)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
 	struct addrinfo *res;
 	int rc = getaddrinfo(opt.host, opt.port, &hints, &res);
 
 	if (rc != 0) {
 		fprintf(stderr, "imap-load: %s:%s: %s\n", opt.host, opt.port,
-			gai_strerror(rc));
+		        gai_strerror(rc));
 		exit(2);
 	}
 	memcpy(&server_addr, res->ai_addr, res->ai_addrlen);
@@ -367,9 +367,9 @@ static void sources_init(void)
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
 		struct addrinfo hints = {
-			.ai_socktype = SOCK_STREAM,
-			.ai_flags = AI_NUMERICHOST,
-			.ai_family = server_addr.ss_family,
+		        .ai_socktype = SOCK_STREAM,
+		        .ai_flags = AI_NUMERICHOST,
+		        .ai_family = server_addr.ss_family,
 		};
 		struct addrinfo *res;
 
@@ -412,8 +412,8 @@ static enum load_op state_op(enum conn_state state)
 static void conn_watch(struct load_conn *c, bool want_out)
 {
 	struct epoll_event ev = {
-		.events = EPOLLIN | (want_out ? EPOLLOUT : 0),
-		.data.ptr = c,
+	        .events = EPOLLIN | (want_out ? EPOLLOUT : 0),
+	        .data.ptr = c,
 	};
 
 	if (want_out == c->want_out)
@@ -426,7 +426,7 @@ static void conn_watch(struct load_conn *c, bool want_out)
 static void conn_close(struct load_conn *c)
 {
 	if (c->fd >= 0) {
-		close(c->fd);	/* also removes it from the epoll set */
+		close(c->fd); /* also removes it from the epoll set */
 		c->fd = -1;
 	}
 	c->out_len = c->out_off = 0;
@@ -439,8 +439,8 @@ static int conn_flush(struct load_conn *c, uint64_t now)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		                 c->out_len - c->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -459,8 +459,8 @@ static int conn_flush(struct load_conn *c, uint64_t now)
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int conn_send(struct load_conn *c, uint64_t now, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+conn_send(struct load_conn *c, uint64_t now, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -520,7 +520,7 @@ static int conn_send_logout(struct load_conn *c, uint64_t now)
 }
 
 static void conn_record(struct load_conn *c, enum load_op op, uint64_t start,
-			uint64_t now)
+                        uint64_t now)
 {
 	samples_add(&c->w->st.op[op], now - start);
 }
@@ -585,7 +585,9 @@ static int conn_response(struct load_conn *c, uint64_t now)
 {
 	const char *h = c->head;
 	static const char *const tags[] = {
-		[CS_LOGIN] = "A1 ", [CS_NOOP] = "A2 ", [CS_LOGOUT] = "A3 ",
+	        [CS_LOGIN] = "A1 ",
+	        [CS_NOOP] = "A2 ",
+	        [CS_LOGOUT] = "A3 ",
 	};
 	int st;
 
@@ -665,8 +667,7 @@ static bool line_literal(const struct load_conn *c, uint64_t *n_r)
 }
 
 /* Feeds received bytes; returns -1 if the connection was closed. */
-static int conn_feed(struct load_conn *c, const char *p, size_t n,
-		     uint64_t now)
+static int conn_feed(struct load_conn *c, const char *p, size_t n, uint64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
 		char ch = p[i];
@@ -771,7 +772,7 @@ static void conn_event(struct load_conn *c, uint32_t events, uint64_t now)
 
 static void conn_start(struct load_conn *c, uint64_t now)
 {
-	struct epoll_event ev = { .data.ptr = c };
+	struct epoll_event ev = {.data.ptr = c};
 	int one = 1;
 	int fd;
 
@@ -786,7 +787,7 @@ static void conn_start(struct load_conn *c, uint64_t now)
 	c->state = CS_CONNECTING;
 
 	fd = socket(server_addr.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		/* out of fds or memory: count it and back off */
 		conn_fail(c, ERR_CONNECT, now);
@@ -796,13 +797,13 @@ static void conn_start(struct load_conn *c, uint64_t now)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (nsources > 0) {
 		const struct sockaddr_storage *src =
-			&sources[c->index % nsources];
-		socklen_t slen = src->ss_family == AF_INET6 ?
-			sizeof(struct sockaddr_in6) :
-			sizeof(struct sockaddr_in);
+		        &sources[c->index % nsources];
+		socklen_t slen = src->ss_family == AF_INET6
+		                         ? sizeof(struct sockaddr_in6)
+		                         : sizeof(struct sockaddr_in);
 
 		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
-			   sizeof(one));
+		           sizeof(one));
 		if (bind(fd, (const struct sockaddr *)src, slen) < 0) {
 			conn_fail(c, ERR_CONNECT, now);
 			return;
@@ -813,7 +814,8 @@ static void conn_start(struct load_conn *c, uint64_t now)
 	if (epoll_ctl(c->w->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		die_errno("epoll_ctl");
 	if (connect(fd, (const struct sockaddr *)&server_addr,
-		    server_addr_len) < 0 && errno != EINPROGRESS) {
+	            server_addr_len) < 0 &&
+	    errno != EINPROGRESS) {
 		conn_fail(c, ERR_CONNECT, now);
 		return;
 	}
@@ -836,14 +838,14 @@ static void worker_sweep(struct load_worker *w, uint64_t now)
 	for (size_t i = 0; i < w->nconns; i++) {
 		struct load_conn *c = &w->conns[i];
 
-		if (c->state == CS_CLOSED && c->fd < 0 &&
-		    c->retry_at_ns != 0 && now >= c->retry_at_ns) {
+		if (c->state == CS_CLOSED && c->fd < 0 && c->retry_at_ns != 0 &&
+		    now >= c->retry_at_ns) {
 			if (opt.mode == MODE_IDLE && i >= w->next_open)
 				continue;
 			c->retry_at_ns = 0;
 			conn_start(c, now);
 		} else if (c->fd >= 0 && c->deadline_ns != 0 &&
-			   now >= c->deadline_ns) {
+		           now >= c->deadline_ns) {
 			if (c->state == CS_WAIT_EOF) {
 				/* server never closed: count the cycle */
 				conn_eof(c, now);
@@ -959,19 +961,19 @@ static const char *mode_name(void)
 	}
 }
 
-static void report(struct load_stats *st, double elapsed_s,
-		   double ramp_s)
+static void report(struct load_stats *st, double elapsed_s, double ramp_s)
 {
 	uint64_t errors = 0;
 
 	for (int e = 0; e < ERR_COUNT; e++)
 		errors += st->err[e];
 	printf("imap-load: mode=%s server=%s:%s connections=%lu threads=%lu "
-	       "users=%zu elapsed=%.3fs\n", mode_name(), opt.host, opt.port,
-	       opt.conns, opt.threads, nusers, elapsed_s);
+	       "users=%zu elapsed=%.3fs\n",
+	       mode_name(), opt.host, opt.port, opt.conns, opt.threads, nusers,
+	       elapsed_s);
 	printf("%-8s %10s %10s %9s %9s %9s %9s %7s\n", "op", "count",
-	       opt.mode == MODE_IDLE ? "ops/s*" : "ops/s",
-	       "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors");
+	       opt.mode == MODE_IDLE ? "ops/s*" : "ops/s", "p50_ms", "p90_ms",
+	       "p99_ms", "max_ms", "errors");
 	for (int op = 0; op < OP_COUNT; op++) {
 		struct load_samples *s = &st->op[op];
 		double rate_s = opt.mode == MODE_IDLE ? ramp_s : elapsed_s;
@@ -979,7 +981,8 @@ static void report(struct load_stats *st, double elapsed_s,
 		if (s->len > 1)
 			qsort(s->v, s->len, sizeof(*s->v), cmp_u32);
 		printf("%-8s %10zu %10.1f %9.3f %9.3f %9.3f %9.3f %7" PRIu64
-		       "\n", op_names[op], s->len,
+		       "\n",
+		       op_names[op], s->len,
 		       rate_s > 0 ? (double)s->len / rate_s : 0.0,
 		       percentile_ms(s, 0.50), percentile_ms(s, 0.90),
 		       percentile_ms(s, 0.99), percentile_ms(s, 1.0),
@@ -988,15 +991,16 @@ static void report(struct load_stats *st, double elapsed_s,
 	if (opt.mode == MODE_IDLE)
 		printf("(* idle mode: rates over the %.3f s login ramp; "
 		       "errors on the cycle row are connections dropped "
-		       "while held)\n", ramp_s);
+		       "while held)\n",
+		       ramp_s);
 	printf("errors: %" PRIu64, errors);
 	for (int e = 0; e < ERR_COUNT; e++)
 		printf(" %s=%" PRIu64, err_names[e], st->err[e]);
 	printf("\n");
 
 	printf("RESULT mode=%s conns=%lu threads=%lu users=%zu "
-	       "elapsed_s=%.3f", mode_name(), opt.conns, opt.threads,
-	       nusers, elapsed_s);
+	       "elapsed_s=%.3f",
+	       mode_name(), opt.conns, opt.threads, nusers, elapsed_s);
 	if (opt.mode == MODE_IDLE)
 		printf(" ramp_s=%.3f logged_in=%zu given_up=%zu", ramp_s,
 		       atomic_load(&total_logged_in),
@@ -1008,11 +1012,11 @@ static void report(struct load_stats *st, double elapsed_s,
 		printf(" %s_count=%zu %s_per_s=%.1f %s_p50_ms=%.3f "
 		       "%s_p90_ms=%.3f %s_p99_ms=%.3f %s_max_ms=%.3f",
 		       op_names[op], s->len, op_names[op],
-		       rate_s > 0 ? (double)s->len / rate_s : 0.0,
-		       op_names[op], percentile_ms(s, 0.50),
-		       op_names[op], percentile_ms(s, 0.90),
-		       op_names[op], percentile_ms(s, 0.99),
-		       op_names[op], percentile_ms(s, 1.0));
+		       rate_s > 0 ? (double)s->len / rate_s : 0.0, op_names[op],
+		       percentile_ms(s, 0.50), op_names[op],
+		       percentile_ms(s, 0.90), op_names[op],
+		       percentile_ms(s, 0.99), op_names[op],
+		       percentile_ms(s, 1.0));
 	}
 	printf(" errors=%" PRIu64, errors);
 	for (int e = 0; e < ERR_COUNT; e++)
@@ -1025,28 +1029,33 @@ static void report(struct load_stats *st, double elapsed_s,
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-"usage: imap-load [options]\n"
-"  --host HOST          server address (127.0.0.1)\n"
-"  --port PORT          server port (143)\n"
-"  --user NAME --pass PASSWORD\n"
-"  --user-pattern PAT   user names from PAT, its first %%d replaced by\n"
-"                       --user-start .. --user-start+--user-count-1\n"
-"  --user-count N       (1)   --user-start N (1)\n"
-"  --users-file FILE    lines user:password; logins go round-robin\n"
-"  -c, --connections N  concurrent connections (1)\n"
-"  -t, --threads N      event-loop threads (1)\n"
-"  -d, --duration S     cycle/noop: seconds to run (10)\n"
-"  -m, --mode MODE      cycle | noop | idle (cycle)\n"
-"  --hold S             idle: seconds to hold after \"ready\" (0: until\n"
-"                       SIGINT/SIGTERM)\n"
-"  --ramp N             idle: logins in flight per thread (64)\n"
-"  --timeout MS         per-operation timeout (30000)\n"
-"  --source A[,B...]    local addresses to bind, round-robin\n");
+	fprintf(f, "usage: imap-load [options]\n"
+	           "  --host HOST          server address (127.0.0.1)\n"
+	           "  --port PORT          server port (143)\n"
+	           "  --user NAME --pass PASSWORD\n"
+	           "  --user-pattern PAT   user names from PAT, its first %%d "
+	           "replaced by\n"
+	           "                       --user-start .. "
+	           "--user-start+--user-count-1\n"
+	           "  --user-count N       (1)   --user-start N (1)\n"
+	           "  --users-file FILE    lines user:password; logins go "
+	           "round-robin\n"
+	           "  -c, --connections N  concurrent connections (1)\n"
+	           "  -t, --threads N      event-loop threads (1)\n"
+	           "  -d, --duration S     cycle/noop: seconds to run (10)\n"
+	           "  -m, --mode MODE      cycle | noop | idle (cycle)\n"
+	           "  --hold S             idle: seconds to hold after "
+	           "\"ready\" (0: until\n"
+	           "                       SIGINT/SIGTERM)\n"
+	           "  --ramp N             idle: logins in flight per thread "
+	           "(64)\n"
+	           "  --timeout MS         per-operation timeout (30000)\n"
+	           "  --source A[,B...]    local addresses to bind, "
+	           "round-robin\n");
 }
 
 static unsigned long parse_ulong(const char *s, const char *what,
-				 unsigned long min, unsigned long max)
+                                 unsigned long min, unsigned long max)
 {
 	char *end;
 	unsigned long v;
@@ -1075,56 +1084,77 @@ static double parse_seconds(const char *s, const char *what)
 static void parse_args(int argc, char **argv)
 {
 	enum {
-		O_HOST = 256, O_PORT, O_USER, O_PASS, O_USERS_FILE,
-		O_USER_PATTERN, O_USER_COUNT, O_USER_START, O_HOLD, O_RAMP,
-		O_TIMEOUT, O_SOURCE,
+		O_HOST = 256,
+		O_PORT,
+		O_USER,
+		O_PASS,
+		O_USERS_FILE,
+		O_USER_PATTERN,
+		O_USER_COUNT,
+		O_USER_START,
+		O_HOLD,
+		O_RAMP,
+		O_TIMEOUT,
+		O_SOURCE,
 	};
 	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, O_HOST },
-		{ "port", required_argument, NULL, O_PORT },
-		{ "user", required_argument, NULL, O_USER },
-		{ "pass", required_argument, NULL, O_PASS },
-		{ "users-file", required_argument, NULL, O_USERS_FILE },
-		{ "user-pattern", required_argument, NULL, O_USER_PATTERN },
-		{ "user-count", required_argument, NULL, O_USER_COUNT },
-		{ "user-start", required_argument, NULL, O_USER_START },
-		{ "connections", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "hold", required_argument, NULL, O_HOLD },
-		{ "ramp", required_argument, NULL, O_RAMP },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "source", required_argument, NULL, O_SOURCE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	        {"host", required_argument, NULL, O_HOST},
+	        {"port", required_argument, NULL, O_PORT},
+	        {"user", required_argument, NULL, O_USER},
+	        {"pass", required_argument, NULL, O_PASS},
+	        {"users-file", required_argument, NULL, O_USERS_FILE},
+	        {"user-pattern", required_argument, NULL, O_USER_PATTERN},
+	        {"user-count", required_argument, NULL, O_USER_COUNT},
+	        {"user-start", required_argument, NULL, O_USER_START},
+	        {"connections", required_argument, NULL, 'c'},
+	        {"threads", required_argument, NULL, 't'},
+	        {"duration", required_argument, NULL, 'd'},
+	        {"mode", required_argument, NULL, 'm'},
+	        {"hold", required_argument, NULL, O_HOLD},
+	        {"ramp", required_argument, NULL, O_RAMP},
+	        {"timeout", required_argument, NULL, O_TIMEOUT},
+	        {"source", required_argument, NULL, O_SOURCE},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:t:d:m:h", longopts,
-				 NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:d:m:h", longopts, NULL)) !=
+	       -1) {
 		switch (ch) {
-		case O_HOST: opt.host = optarg; break;
-		case O_PORT: opt.port = optarg; break;
-		case O_USER: opt.user = optarg; break;
-		case O_PASS: opt.pass = optarg; break;
-		case O_USERS_FILE: opt.users_file = optarg; break;
-		case O_USER_PATTERN: opt.user_pattern = optarg; break;
+		case O_HOST:
+			opt.host = optarg;
+			break;
+		case O_PORT:
+			opt.port = optarg;
+			break;
+		case O_USER:
+			opt.user = optarg;
+			break;
+		case O_PASS:
+			opt.pass = optarg;
+			break;
+		case O_USERS_FILE:
+			opt.users_file = optarg;
+			break;
+		case O_USER_PATTERN:
+			opt.user_pattern = optarg;
+			break;
 		case O_USER_COUNT:
-			opt.user_count = parse_ulong(optarg, "--user-count",
-						     1, 10000000);
+			opt.user_count = parse_ulong(optarg, "--user-count", 1,
+			                             10000000);
 			break;
 		case O_USER_START:
-			opt.user_start = parse_ulong(optarg, "--user-start",
-						     0, ULONG_MAX / 2);
+			opt.user_start = parse_ulong(optarg, "--user-start", 0,
+			                             ULONG_MAX / 2);
 			break;
 		case 'c':
 			opt.conns = parse_ulong(optarg, "--connections", 1,
-						1000000);
+			                        1000000);
 			break;
 		case 't':
 			opt.threads = parse_ulong(optarg, "--threads", 1,
-						  LOAD_MAX_THREADS);
+			                          LOAD_MAX_THREADS);
 			break;
 		case 'd':
 			opt.duration_s = parse_seconds(optarg, "--duration");
@@ -1141,17 +1171,25 @@ static void parse_args(int argc, char **argv)
 			else
 				die("--mode must be cycle, noop or idle");
 			break;
-		case O_HOLD: opt.hold_s = parse_seconds(optarg, "--hold"); break;
+		case O_HOLD:
+			opt.hold_s = parse_seconds(optarg, "--hold");
+			break;
 		case O_RAMP:
 			opt.ramp = parse_ulong(optarg, "--ramp", 1, 1000000);
 			break;
 		case O_TIMEOUT:
-			opt.timeout_ms = parse_ulong(optarg, "--timeout", 1,
-						     3600000);
+			opt.timeout_ms =
+			        parse_ulong(optarg, "--timeout", 1, 3600000);
 			break;
-		case O_SOURCE: opt.sources = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case O_SOURCE:
+			opt.sources = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind != argc) {
@@ -1170,15 +1208,16 @@ static void raise_fd_limit(void)
 	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < need)
-		fprintf(stderr, "imap-load: warning: fd limit %llu is below "
-			"%llu; raise ulimit -n\n",
-			(unsigned long long)rl.rlim_cur,
-			(unsigned long long)need);
+		fprintf(stderr,
+		        "imap-load: warning: fd limit %llu is below "
+		        "%llu; raise ulimit -n\n",
+		        (unsigned long long)rl.rlim_cur,
+		        (unsigned long long)need);
 }
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -1186,8 +1225,8 @@ static void sleep_ms(unsigned ms)
 int main(int argc, char **argv)
 {
 	struct load_worker *workers;
-	struct load_stats total = { 0 };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct load_stats total = {0};
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t start, ready_at = 0, end;
 	size_t conn_index = 0;
 
@@ -1226,7 +1265,7 @@ int main(int argc, char **argv)
 	start = now_ns();
 	for (unsigned i = 0; i < opt.threads; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_run,
-				   &workers[i]) != 0)
+		                   &workers[i]) != 0)
 			die("pthread_create failed");
 	}
 
@@ -1241,7 +1280,7 @@ int main(int argc, char **argv)
 		}
 		while (!atomic_load(&stop_flag) &&
 		       (opt.hold_s <= 0.0 ||
-			now_ns() - ready_at < (uint64_t)(opt.hold_s * 1e9)))
+		        now_ns() - ready_at < (uint64_t)(opt.hold_s * 1e9)))
 			sleep_ms(10);
 	} else {
 		uint64_t dur = (uint64_t)(opt.duration_s * 1e9);

@@ -1,6 +1,7 @@
 /* roost: one binary, subcommands. Options --config FILE and --data DIR
  * are accepted anywhere after the subcommand. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +89,11 @@ static int cmd_user_main(const struct options *opt)
 	if (cfg == NULL)
 		return 1;
 	/* users may be added before the first start */
+	bool adding = opt->argc >= 3 && (strcmp(opt->argv[1], "add") == 0 ||
+	                                 strcmp(opt->argv[1], "passwd") == 0);
 	char *dir = xstrdup(cfg->passwd_file);
 	char *slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
+	if (adding && slash != NULL && slash != dir) {
 		*slash = '\0';
 		if (mkdir_p(dir, 0700) < 0) {
 			fprintf(stderr, "roost: cannot create %s: %s\n", dir,

@@ -84,11 +84,11 @@ static void client_io(struct loop_io *io, unsigned int events)
 static void tick_cb(struct loop_timer *t)
 {
 	struct client *cl = container_of(t, struct client, tick);
-	if (conn_count() == 0 || ++cl->ticks * 5 > FUZZ_MAX_RUN_MS) {
+	if (conn_count() == 0 || ++cl->ticks > FUZZ_MAX_RUN_MS) {
 		loop_stop(loop);
 		return;
 	}
-	loop_timer_start(loop, t, 5);
+	loop_timer_start(loop, t, 1);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		shutdown(fds[1], SHUT_WR);
 	imap_server_accept(loop, fds[0], imap_server_listen_ctx(server, false));
 	loop_io_add(loop, &cl.io, LOOP_READ | LOOP_WRITE);
-	loop_timer_start(loop, &cl.tick, 5);
+	loop_timer_start(loop, &cl.tick, 1);
 	loop_run(loop);
 	loop_timer_stop(loop, &cl.tick);
 	/* a session still open at the bound (e.g. waiting for a literal)

@@ -4,7 +4,8 @@
 # Builds nothing.  Expects (from `meson setup build && ninja -C build`):
 #   build/roost               (override with ROOST_BIN)
 #   build/bench/imap-load     (override with IMAP_LOAD)
-# and Debian's dovecot-imapd (`dovecot` on PATH).  Must run as root
+# and Debian's dovecot-imapd (`dovecot` on PATH; `scripts/install-deps --bench`
+# installs it).  Must run as root
 # (Dovecot's master wants root; the fd limit is raised for 10,000
 # connections).
 #

@@ -161,6 +161,12 @@ static void switch_to_tls(struct conn *c)
 	SSL_CTX_free(ctx);
 }
 
+/* The transport's reason when it gave one. */
+static void close_io_error(struct conn *c, const char *fallback)
+{
+	conn_close(c, c->io_error != NULL ? c->io_error : fallback);
+}
+
 static void flush_output(struct conn *c)
 {
 	while (c->out.len > 0 && !c->closed) {
@@ -168,8 +174,7 @@ static void flush_output(struct conn *c)
 		if (n == CONN_IO_AGAIN)
 			break;
 		if (n < 0) {
-			conn_close(c, c->io_error != NULL ? c->io_error
-			                                  : "write error");
+			close_io_error(c, "write error");
 			return;
 		}
 		c->out_bytes += (uint64_t)n;
@@ -219,8 +224,7 @@ static void read_input(struct conn *c)
 			return;
 		}
 		if (n < 0) {
-			conn_close(c, c->io_error != NULL ? c->io_error
-			                                  : "read error");
+			close_io_error(c, "read error");
 			return;
 		}
 		c->in_bytes += (uint64_t)n;

@@ -159,8 +159,3 @@ int random_bytes(void *buf, size_t n)
 	}
 	return 0;
 }
-
-bool str_ieq(const char *a, const char *b)
-{
-	return strcasecmp(a, b) == 0;
-}

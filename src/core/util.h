@@ -20,7 +20,5 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 int mkdir_p(const char *path, unsigned int mode);
 /* Fill buf with n random bytes from the kernel; 0 or -1. */
 int random_bytes(void *buf, size_t n);
-/* Case-insensitive ASCII comparison of NUL-terminated strings. */
-bool str_ieq(const char *a, const char *b);
 
 #endif

@@ -352,11 +352,6 @@ bool conn_output_full(const struct conn *c)
 	return c->out.len >= c->lim.output_high_bytes;
 }
 
-bool conn_output_pending(const struct conn *c)
-{
-	return c->out.len > 0;
-}
-
 void conn_pause_input(struct conn *c)
 {
 	c->paused = true;

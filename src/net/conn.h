@@ -59,7 +59,6 @@ struct buf *conn_output(struct conn *c);
 void conn_flush(struct conn *c);
 /* Is queued output above the high-water mark? */
 bool conn_output_full(const struct conn *c);
-bool conn_output_pending(const struct conn *c);
 
 /* Stop/resume delivering input (e.g. while a login is being checked, or
  * while output is backed up). Resuming delivers input already buffered. */

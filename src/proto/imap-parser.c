@@ -90,15 +90,10 @@ struct imap_parser {
 
 typedef enum imap_parse_result step_fn(struct imap_parser *p, unsigned char c);
 
-static bool is_atom_char(unsigned char c)
-{
-	return imap_char_is_atom(c);
-}
-
 /* tag = 1*<any ASTRING-CHAR except "+"> */
 static bool is_tag_char(unsigned char c)
 {
-	return c != '+' && (is_atom_char(c) || c == ']');
+	return c != '+' && (imap_char_is_atom(c) || c == ']');
 }
 
 /* Atoms as arguments also carry sequence sets ("1:*"), LIST patterns
@@ -106,7 +101,7 @@ static bool is_tag_char(unsigned char c)
  * (flags such as \Seen), which start_arg() handles. */
 static bool is_arg_atom_char(unsigned char c)
 {
-	return is_atom_char(c) || c == '%' || c == '*' || c == ']';
+	return imap_char_is_atom(c) || c == '%' || c == '*' || c == ']';
 }
 
 static size_t cap_bytes(size_t count, size_t size)
@@ -423,7 +418,7 @@ static enum imap_parse_result st_tag(struct imap_parser *p, unsigned char c)
 
 static enum imap_parse_result st_name(struct imap_parser *p, unsigned char c)
 {
-	if (is_atom_char(c)) {
+	if (imap_char_is_atom(c)) {
 		token_add(p, c);
 		return IMAP_PARSE_MORE;
 	}

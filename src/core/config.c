@@ -13,7 +13,7 @@
 #include "core/util.h"
 #include "core/xalloc.h"
 
-enum key_type { KEY_STR, KEY_UINT, KEY_BOOL, KEY_ADDRS };
+enum key_type { KEY_STR, KEY_UINT, KEY_BOOL, KEY_ADDRS, KEY_SIZE };
 
 struct config_key {
 	const char *section, *name;
@@ -54,6 +54,13 @@ static const struct config_key keys[] = {
          65536, 1073741824, "output queued for a slow reader"},
         {"imap", "max_bad_commands", KEY_UINT, OFF(max_bad_commands), "20", 1,
          1000, "consecutive bad commands before BYE"},
+        {"store", "quota_storage", KEY_SIZE, OFF(quota_storage), "0", 0,
+         UINT64_C(1) << 50,
+         "per-user storage quota (bytes, or with K/M/G/T); 0 = none"},
+        {"store", "quota_messages", KEY_UINT, OFF(quota_messages), "0", 0,
+         4000000000u, "per-user message count quota; 0 = none"},
+        {"store", "max_message_size", KEY_SIZE, OFF(max_message_size), "50M",
+         1024, UINT64_C(1) << 30, "largest message APPEND accepts"},
         {"tls", "cert", KEY_STR, OFF(tls_cert), "", 0, 0,
          "PEM certificate chain; default DATA/tls/cert.pem"},
         {"tls", "key", KEY_STR, OFF(tls_key), "", 0, 0,
@@ -113,6 +120,48 @@ static bool addr_list_valid(const char *list)
 	return true;
 }
 
+/* A byte count with an optional binary suffix: 512, 64K, 50M, 2G, 1T. */
+static int parse_size(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out_r)
+{
+	static const char suffixes[] = "KMGT";
+	size_t len = strlen(s);
+	unsigned int shift = 0;
+	char digits[24];
+	if (len == 0 || len >= sizeof(digits))
+		return -1;
+	const char *suffix = strchr(suffixes, s[len - 1] & ~0x20);
+	if (s[len - 1] != '\0' && suffix != NULL && *suffix != '\0') {
+		shift = 10 * (unsigned int)(suffix - suffixes + 1);
+		len--;
+	}
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	uint64_t v;
+	if (parse_uint(digits, 0, UINT64_MAX >> shift, &v) < 0)
+		return -1;
+	v <<= shift;
+	if (v < min || v > max)
+		return -1;
+	*out_r = v;
+	return 0;
+}
+
+static void print_size(FILE *out, const char *name, uint64_t v)
+{
+	static const char suffixes[] = "KMGT";
+	int i = -1;
+	while (v != 0 && i < 3 && (v & 1023) == 0) {
+		v >>= 10;
+		i++;
+	}
+	if (i < 0)
+		fprintf(out, "%s = %llu\n", name, (unsigned long long)v);
+	else
+		fprintf(out, "%s = %llu%c\n", name, (unsigned long long)v,
+		        suffixes[i]);
+}
+
 static int set_key(struct config *cfg, const struct config_key *k,
                    const char *value)
 {
@@ -134,6 +183,11 @@ static int set_key(struct config *cfg, const struct config_key *k,
 		return 0;
 	case KEY_BOOL:
 		return parse_bool(value, (bool *)field);
+	case KEY_SIZE:
+		if (parse_size(value, k->min, k->max, &v) < 0)
+			return -1;
+		*(uint64_t *)field = v;
+		return 0;
 	}
 	return -1;
 }
@@ -276,6 +330,9 @@ void config_print(const struct config *cfg, FILE *out)
 		case KEY_BOOL:
 			fprintf(out, "%s = %s\n", k->name,
 			        *(const bool *)field ? "yes" : "no");
+			break;
+		case KEY_SIZE:
+			print_size(out, k->name, *(const uint64_t *)field);
 			break;
 		}
 	}

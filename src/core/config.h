@@ -6,6 +6,7 @@
 #define ROOST_CORE_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct config {
@@ -25,6 +26,10 @@ struct config {
 	unsigned int max_literal_bytes;
 	unsigned int max_output_bytes;
 	unsigned int max_bad_commands;
+	/* [store] */
+	uint64_t quota_storage; /* bytes; 0: unlimited */
+	unsigned int quota_messages;
+	uint64_t max_message_size; /* APPENDLIMIT */
 	/* [tls] */
 	char *tls_cert;
 	char *tls_key;

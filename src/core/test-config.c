@@ -41,6 +41,15 @@ static void test_apply(void **state)
 	assert_string_equal(cfg->imap_listen, "127.0.0.1:0");
 	assert_int_equal(cfg->autologout_s, 2);
 	assert_true(cfg->allow_plaintext);
+	assert_int_equal(cfg->max_message_size, 50 << 20);
+	assert_int_equal(cfg->quota_storage, 0);
+	assert_int_equal(config_apply_string(cfg,
+	                                     "[store]\nquota_storage = 2g\n"
+	                                     "max_message_size = 1536\n",
+	                                     &error),
+	                 0);
+	assert_true(cfg->quota_storage == UINT64_C(2) << 30);
+	assert_int_equal(cfg->max_message_size, 1536);
 	config_free(&cfg);
 }
 

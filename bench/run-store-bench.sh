@@ -1,0 +1,362 @@
+#!/usr/bin/env bash
+# Mail-store benchmark: roost and Dovecot side by side, in one run.
+#
+#   1. APPEND throughput: 1 client, and 20 clients into one INBOX, and 20
+#      clients into 20 users' INBOXes; a message counts when its tagged OK
+#      arrived, which both servers send only after fsync.
+#   2. SELECT latency on a 100,000-message INBOX: the first (cold) SELECT
+#      after the store was filled behind the server's back, then
+#      SELECT_RUNS SELECT/UNSELECT pairs.
+#   3. `UID FETCH 1:* (FLAGS)` on that INBOX, FETCH_RUNS times; every run
+#      must return one FETCH per message.
+#   4. (STRACE=1) the system calls per APPEND, from `strace -f -c` on each
+#      server during a separate, untimed append run.
+#
+# The big mailbox is filled the fast way: `imap-store --mode maildir`
+# writes the same generated corpus (same seed) as Maildir files into both
+# stores; roost then indexes it with `roost reindex`, Dovecot on its first
+# SELECT.
+#
+# Builds roost in release mode (meson setup/configure, ninja) unless
+# BUILD=0. Must run as root (Dovecot's master wants it). Servers are
+# stopped by PID on exit; nothing else is killed.
+#
+# Settings (environment):
+#   SERVERS="roost dovecot"  BUILD_DIR=build  BUILD=1
+#   APPEND_CLIENTS="1 20"    APPEND_TOTAL=2000 (messages per append run)
+#   APPEND_SPREAD=1          (also 20 clients over 20 users)
+#   APPEND_SIZE=4096  BIG=100000  BIG_SIZE=4096
+#   SELECT_RUNS=20  FETCH_RUNS=5  STRACE=1  STRACE_APPENDS=200
+#   KEEP_TMP=0  OUT=<dir for results.txt>
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+BUILD=${BUILD:-1}
+SERVERS=${SERVERS:-"roost dovecot"}
+APPEND_CLIENTS=${APPEND_CLIENTS-"1 20"}
+APPEND_TOTAL=${APPEND_TOTAL:-2000}
+APPEND_SPREAD=${APPEND_SPREAD:-1}
+APPEND_SIZE=${APPEND_SIZE:-4096}
+BIG=${BIG:-100000}
+BIG_SIZE=${BIG_SIZE:-4096}
+SELECT_RUNS=${SELECT_RUNS:-20}
+FETCH_RUNS=${FETCH_RUNS:-5}
+STRACE=${STRACE:-1}
+STRACE_APPENDS=${STRACE_APPENDS:-200}
+KEEP_TMP=${KEEP_TMP:-0}
+PASSWORD=bench-secret
+SPREAD_USERS=20
+
+die() { echo "run-store-bench: $*" >&2; exit 1; }
+log() { echo "== $*" >&2; }
+
+[[ $(id -u) -eq 0 ]] || die "run as root (Dovecot's master needs it)"
+
+# ---- build ---------------------------------------------------------------
+if [[ $BUILD == 1 ]]; then
+	if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+		meson setup "$BUILD_DIR" "$ROOT" --buildtype=release >&2
+	elif ! meson introspect --buildoptions "$BUILD_DIR" |
+		python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o["buildtype"]!="release")'; then
+		log "reconfiguring $BUILD_DIR as buildtype=release"
+		meson configure "$BUILD_DIR" --buildtype=release >&2
+	fi
+	ninja -C "$BUILD_DIR" >&2
+fi
+ROOST_BIN=${ROOST_BIN:-$BUILD_DIR/roost}
+IMAP_STORE=${IMAP_STORE:-$BUILD_DIR/bench/imap-store}
+[[ -x $IMAP_STORE ]] || die "no $IMAP_STORE"
+for s in $SERVERS; do
+	case $s in
+	roost) [[ -x $ROOST_BIN ]] || die "no $ROOST_BIN" ;;
+	dovecot) command -v dovecot >/dev/null || die "dovecot not installed" ;;
+	*) die "unknown server $s" ;;
+	esac
+done
+[[ $STRACE == 1 ]] && ! command -v strace >/dev/null && STRACE=0
+
+TMP=$(mktemp -d /tmp/roost-store-bench.XXXXXX)
+chmod 755 "$TMP" # Dovecot's imap runs as nobody and must traverse it
+OUT=${OUT:-$(mktemp -d /tmp/roost-store-bench-results.XXXXXX)}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+ROOST_PID=
+DOVECOT_PID=
+STRACE_PID=
+
+cleanup() {
+	set +e
+	[[ -n $STRACE_PID ]] && kill -INT "$STRACE_PID" 2>/dev/null
+	for pid in $ROOST_PID $DOVECOT_PID; do
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [[ $KEEP_TMP == 1 ]]; then
+		echo "run-store-bench: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+	local port=$1 pid=$2 i
+	for ((i = 0; i < 100; i++)); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1).close()" \
+			2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
+
+# ---- users and corpus ------------------------------------------------------
+# Dovecot's passwd-file format, read by both servers. {PLAIN}: the
+# benchmark is about the store, not password hashing.
+{
+	echo "big:{PLAIN}$PASSWORD::::::"
+	echo "app:{PLAIN}$PASSWORD::::::"
+	for ((i = 1; i <= SPREAD_USERS; i++)); do
+		echo "app$i:{PLAIN}$PASSWORD::::::"
+	done
+} >"$TMP/passwd"
+chmod 644 "$TMP/passwd"
+
+make_corpus() {
+	# make_corpus SERVER MAILDIR: the BIG-message corpus, seed 1
+	local t0 out
+	t0=$(now)
+	out=$("$IMAP_STORE" --mode maildir --dir "$2" -n "$BIG" \
+		--size "$BIG_SIZE" --seed 1)
+	log "$1: corpus of $BIG messages written in $(elapsed "$t0") s"
+	echo "server=$1 test=corpus $out" >>"$RESULTS"
+}
+
+# ---- servers -------------------------------------------------------------
+prepare_roost() {
+	ROOST_DATA=$TMP/roost-data
+	mkdir -p "$ROOST_DATA/mail/big"
+	cp "$TMP/passwd" "$ROOST_DATA/passwd"
+	make_corpus roost "$ROOST_DATA/mail/big/Maildir"
+	sync
+	local t0
+	t0=$(now)
+	"$ROOST_BIN" reindex big --data "$ROOST_DATA" >"$TMP/reindex.out" 2>&1 ||
+		{ cat "$TMP/reindex.out" >&2; die "roost reindex failed"; }
+	local secs
+	secs=$(elapsed "$t0")
+	log "roost: reindex of $BIG messages took $secs s"
+	echo "server=roost test=reindex messages=$BIG seconds=$secs" >>"$RESULTS"
+	sync
+}
+
+start_roost() {
+	ROOST_PORT=$(free_port)
+	cat >"$TMP/roost.conf" <<EOF
+[server]
+data = $ROOST_DATA
+[imap]
+listen = 127.0.0.1:$ROOST_PORT
+tls_listen =
+[auth]
+passwd_file = $ROOST_DATA/passwd
+plaintext_loopback = yes
+EOF
+	"$ROOST_BIN" serve --config "$TMP/roost.conf" \
+		>"$TMP/roost.out" 2>"$TMP/roost.log" &
+	ROOST_PID=$!
+	wait_port "$ROOST_PORT" "$ROOST_PID" ||
+		{ cat "$TMP/roost.log" >&2; die "roost did not start"; }
+	log "roost pid $ROOST_PID on 127.0.0.1:$ROOST_PORT"
+}
+
+prepare_dovecot() {
+	mkdir -p "$TMP/dovecot-run" "$TMP/dovecot-state" "$TMP/dovecot-mail"
+	make_corpus dovecot "$TMP/dovecot-mail/big"
+	chown -R nobody:nogroup "$TMP/dovecot-mail"
+	sync
+}
+
+start_dovecot() {
+	DOVECOT_PORT=$(free_port)
+	cat >"$TMP/dovecot.conf" <<EOF
+# Private instance for the benchmark; nothing from /etc/dovecot.
+# mail_fsync = optimized (default): a saved message is fsynced before
+# the tagged OK.
+base_dir = $TMP/dovecot-run
+state_dir = $TMP/dovecot-state
+instance_name = roost-store-bench-dovecot
+log_path = $TMP/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:$TMP/dovecot-mail/%u
+mail_max_userip_connections = 1000
+passdb {
+  driver = passwd-file
+  args = $TMP/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$TMP/dovecot-mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+EOF
+	dovecot -F -c "$TMP/dovecot.conf" >"$TMP/dovecot.out" 2>&1 &
+	DOVECOT_PID=$!
+	wait_port "$DOVECOT_PORT" "$DOVECOT_PID" ||
+		{ cat "$TMP/dovecot.out" "$TMP/dovecot.log" >&2
+		  die "dovecot did not start"; }
+	log "dovecot pid $DOVECOT_PID on 127.0.0.1:$DOVECOT_PORT"
+}
+
+server_port() { if [[ $1 == roost ]]; then echo "$ROOST_PORT"; else echo "$DOVECOT_PORT"; fi; }
+server_pid() { if [[ $1 == roost ]]; then echo "$ROOST_PID"; else echo "$DOVECOT_PID"; fi; }
+
+store() {
+	local server=$1; shift
+	"$IMAP_STORE" --host 127.0.0.1 --port "$(server_port "$server")" \
+		--pass "$PASSWORD" "$@"
+}
+
+record() {
+	# record SERVER TEST PARAMS OUTPUT
+	local out=$4
+	echo "$out" >&2
+	echo "server=$1 test=$2 $3 $(grep '^RESULT' <<<"$out")" >>"$RESULTS"
+}
+
+run_append() {
+	# run_append SERVER CLIENTS [spread]
+	local server=$1 c=$2 per=$((APPEND_TOTAL / $2)) out who
+	if [[ ${3:-} == spread ]]; then
+		who=(--user-pattern 'app%d' --user-count "$c")
+		log "$server: append, $c clients over $c users, $per each"
+	else
+		who=(--user app)
+		log "$server: append, $c clients into one INBOX, $per each"
+	fi
+	out=$(store "$server" --mode append -c "$c" -n "$per" \
+		--size "$APPEND_SIZE" --seed $((100 + c)) "${who[@]}")
+	record "$server" append "clients=$c users=${3:-one}" "$out"
+}
+
+run_select() {
+	local server=$1 out
+	log "$server: cold SELECT (first after the files were written)"
+	out=$(store "$server" --mode select --user big -n 2 --expect "$BIG")
+	record "$server" select_cold "" "$out"
+	log "$server: SELECT x $SELECT_RUNS"
+	out=$(store "$server" --mode select --user big -n "$((SELECT_RUNS + 1))" \
+		--expect "$BIG")
+	record "$server" select "" "$out"
+}
+
+run_fetch() {
+	local server=$1 out
+	log "$server: UID FETCH 1:* (FLAGS) x $FETCH_RUNS"
+	out=$(store "$server" --mode fetchflags --user big -n "$FETCH_RUNS" \
+		--expect "$BIG")
+	record "$server" fetchflags "" "$out"
+}
+
+# Syscalls per APPEND: strace -f -c on the server (for Dovecot the
+# master, so that the imap process forked at login is followed) during
+# an untimed run of STRACE_APPENDS appends by one client.
+run_strace() {
+	local server=$1 pid
+	pid=$(server_pid "$server")
+	log "$server: strace -f -c during $STRACE_APPENDS appends"
+	strace -f -c -o "$TMP/strace-$server.txt" -p "$pid" 2>/dev/null &
+	STRACE_PID=$!
+	sleep 1
+	store "$server" --mode append -c 1 -n "$STRACE_APPENDS" \
+		--size "$APPEND_SIZE" --user app --seed 99 >/dev/null
+	kill -INT "$STRACE_PID"
+	wait "$STRACE_PID" || true
+	STRACE_PID=
+	cp "$TMP/strace-$server.txt" "$OUT/strace-$server.txt"
+	local line
+	line=$(awk -v n="$STRACE_APPENDS" -v s="$server" '
+		$NF ~ /^(fsync|fdatasync|sync_file_range|rename|renameat2?|link|linkat|openat|write|pwrite64|writev|read|pread64|epoll_wait|futex)$/ {
+			c[$NF] = $4 }
+		END {
+			printf "server=%s test=strace appends=%d", s, n
+			for (k in c) printf " %s_per_append=%.2f", k, c[k] / n
+			printf "\n" }' "$TMP/strace-$server.txt")
+	echo "$line" >>"$RESULTS"
+	echo "$line" >&2
+}
+
+# ---- run -----------------------------------------------------------------
+echo "server=none test=machine nproc=$(nproc) loadavg_start=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RESULTS"
+for s in $SERVERS; do "prepare_$s"; done
+# Cold means: the files were just written (page cache warm, index cold).
+# Drop the page cache as well if the kernel lets us.
+if sync && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+	log "page cache dropped"
+	echo "server=none test=dropcaches ok=1" >>"$RESULTS"
+fi
+for s in $SERVERS; do "start_$s"; done
+
+for s in $SERVERS; do run_select "$s"; done
+for s in $SERVERS; do run_fetch "$s"; done
+for c in $APPEND_CLIENTS; do
+	for s in $SERVERS; do run_append "$s" "$c"; done
+	if [[ $APPEND_SPREAD == 1 && $c -gt 1 ]]; then
+		for s in $SERVERS; do run_append "$s" "$c" spread; done
+	fi
+done
+if [[ $STRACE == 1 ]]; then
+	for s in $SERVERS; do run_strace "$s"; done
+fi
+echo "server=none test=machine loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RESULTS"
+
+# ---- summary -------------------------------------------------------------
+kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+rows() { grep " test=$1 " "$RESULTS" || true; }
+echo
+echo "| server | clients | mailboxes | literal | APPENDs | APPEND/s | p50 ms | p99 ms | max ms |"
+echo "|---|---:|---|---|---:|---:|---:|---:|---:|"
+while read -r l; do
+	[[ -n $l ]] || continue
+	echo "| $(kv server "$l") | $(kv clients "$l") | $(kv users "$l") | $(kv literal "$l") | $(kv appends "$l") | $(kv append_per_s "$l") | $(kv p50_ms "$l") | $(kv p99_ms "$l") | $(kv max_ms "$l") |"
+done <<<"$(rows append)"
+echo
+echo "| server | messages | prepare | cold SELECT ms | SELECT p50 ms | SELECT p99 ms | FETCH FLAGS s (p50) | FETCH FLAGS msgs/s |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|"
+for s in $SERVERS; do
+	cold=$(rows select_cold | grep "server=$s " || true)
+	warm=$(rows select | grep "server=$s " || true)
+	fetch=$(rows fetchflags | grep "server=$s " || true)
+	if [[ $s == roost ]]; then
+		prep="reindex $(kv seconds "$(rows reindex)") s"
+	else
+		prep="index on first SELECT"
+	fi
+	echo "| $s | $(kv messages "$warm") | $prep | $(kv first_ms "$cold") | $(kv p50_ms "$warm") | $(kv p99_ms "$warm") | $(kv p50_s "$fetch") | $(kv msgs_per_s "$fetch") |"
+done
+echo
+rows strace
+grep '^server=none' "$RESULTS"
+echo "raw results: $RESULTS"

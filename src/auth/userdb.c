@@ -41,6 +41,18 @@ char *userdb_password(const char *user)
 	return password;
 }
 
+char *userdb_extra(const char *user, const char *key)
+{
+	char *value = NULL;
+	pthread_rwlock_rdlock(&userdb_lock);
+	const struct passwd_entry *e =
+	        current != NULL ? passwd_file_lookup(current, user) : NULL;
+	if (e != NULL)
+		value = passwd_entry_extra(e, key);
+	pthread_rwlock_unlock(&userdb_lock);
+	return value;
+}
+
 void userdb_unload(void)
 {
 	pthread_rwlock_wrlock(&userdb_lock);

@@ -10,6 +10,9 @@ int userdb_load(const char *path, char **error_r);
 /* A malloc'd copy of user's stored password ("{SCHEME}..."), or NULL if
  * there is no such user. */
 char *userdb_password(const char *user);
+/* An extra field of user's passwd-file entry ("quota_rule"), malloc'd,
+ * or NULL. */
+char *userdb_extra(const char *user, const char *key);
 void userdb_unload(void);
 
 #endif

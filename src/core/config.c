@@ -120,33 +120,6 @@ static bool addr_list_valid(const char *list)
 	return true;
 }
 
-/* A byte count with an optional binary suffix: 512, 64K, 50M, 2G, 1T. */
-static int parse_size(const char *s, uint64_t min, uint64_t max,
-                      uint64_t *out_r)
-{
-	static const char suffixes[] = "KMGT";
-	size_t len = strlen(s);
-	unsigned int shift = 0;
-	char digits[24];
-	if (len == 0 || len >= sizeof(digits))
-		return -1;
-	const char *suffix = strchr(suffixes, s[len - 1] & ~0x20);
-	if (s[len - 1] != '\0' && suffix != NULL && *suffix != '\0') {
-		shift = 10 * (unsigned int)(suffix - suffixes + 1);
-		len--;
-	}
-	memcpy(digits, s, len);
-	digits[len] = '\0';
-	uint64_t v;
-	if (parse_uint(digits, 0, UINT64_MAX >> shift, &v) < 0)
-		return -1;
-	v <<= shift;
-	if (v < min || v > max)
-		return -1;
-	*out_r = v;
-	return 0;
-}
-
 static void print_size(FILE *out, const char *name, uint64_t v)
 {
 	static const char suffixes[] = "KMGT";

@@ -10,6 +10,9 @@
 uint64_t time_now_ms(void);
 /* Parse a decimal unsigned number in [min, max]; returns 0 or -1. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out_r);
+/* Parse a byte count with an optional binary suffix (512, 64K, 50M, 2G,
+ * 1T; any case) in [min, max]; returns 0 or -1. */
+int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out_r);
 /* Parse yes/no/true/false/on/off/1/0; returns 0 or -1. */
 int parse_bool(const char *s, bool *out_r);
 /* Write len bytes to path atomically: temporary file, fsync, rename,

@@ -7,6 +7,7 @@
 #ifndef ROOST_CORE_XALLOC_H
 #define ROOST_CORE_XALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -16,5 +17,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap)
+        __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -28,6 +28,11 @@ void cmd_capability(struct imap_session *s, const struct imap_command_line *cmd)
 
 void cmd_noop(struct imap_session *s, const struct imap_command_line *cmd)
 {
+	if (s->view != NULL) {
+		/* RFC 3501 6.1.2: a chance to report the mailbox's changes */
+		imap_cmd_sync(s, cmd, "NOOP");
+		return;
+	}
 	if (cmd->arg_count != 0) {
 		imap_reply_bad_args(s, cmd);
 		return;

@@ -21,36 +21,39 @@
 
 /* Sorted by name for bsearch. */
 static const struct imap_command commands[] = {
-        {"APPEND", AUTHED, cmd_mailbox_unavailable},
+        {"APPEND", AUTHED, cmd_append},
         {"AUTHENTICATE", NOT_AUTH, cmd_authenticate},
         {"CAPABILITY", ANY, cmd_capability},
-        {"CHECK", SELECTED, cmd_mailbox_unavailable},
-        {"CLOSE", SELECTED, cmd_mailbox_unavailable},
-        {"COPY", SELECTED, cmd_mailbox_unavailable},
-        {"CREATE", AUTHED, cmd_mailbox_unavailable},
-        {"DELETE", AUTHED, cmd_mailbox_unavailable},
+        {"CHECK", SELECTED, cmd_check},
+        {"CLOSE", SELECTED, cmd_close},
+        {"COPY", SELECTED, cmd_copy},
+        {"CREATE", AUTHED, cmd_create},
+        {"DELETE", AUTHED, cmd_delete},
         {"ENABLE", AUTH_ONLY, cmd_enable},
-        {"EXAMINE", AUTHED, cmd_mailbox_unavailable},
-        {"EXPUNGE", SELECTED, cmd_mailbox_unavailable},
-        {"FETCH", SELECTED, cmd_mailbox_unavailable},
+        {"EXAMINE", AUTHED, cmd_examine},
+        {"EXPUNGE", SELECTED, cmd_expunge},
+        {"FETCH", SELECTED, cmd_fetch},
+        {"GETQUOTA", AUTHED, cmd_getquota},
+        {"GETQUOTAROOT", AUTHED, cmd_getquotaroot},
         {"ID", ANY, cmd_id},
-        {"LIST", AUTHED, cmd_mailbox_unavailable},
+        {"LIST", AUTHED, cmd_list},
         {"LOGIN", NOT_AUTH, cmd_login},
         {"LOGOUT", ANY, cmd_logout},
-        {"LSUB", AUTHED, cmd_mailbox_unavailable},
-        {"MOVE", SELECTED, cmd_mailbox_unavailable},
-        {"NAMESPACE", AUTHED, cmd_mailbox_unavailable},
+        {"LSUB", AUTHED, cmd_lsub},
+        {"MOVE", SELECTED, cmd_move},
+        {"NAMESPACE", AUTHED, cmd_namespace},
         {"NOOP", ANY, cmd_noop},
-        {"RENAME", AUTHED, cmd_mailbox_unavailable},
-        {"SEARCH", SELECTED, cmd_mailbox_unavailable},
-        {"SELECT", AUTHED, cmd_mailbox_unavailable},
+        {"RENAME", AUTHED, cmd_rename},
+        {"SEARCH", SELECTED, cmd_search},
+        {"SELECT", AUTHED, cmd_select},
+        {"SETQUOTA", AUTHED, cmd_setquota},
         {"STARTTLS", NOT_AUTH, cmd_starttls},
-        {"STATUS", AUTHED, cmd_mailbox_unavailable},
-        {"STORE", SELECTED, cmd_mailbox_unavailable},
-        {"SUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
-        {"UID", SELECTED, cmd_mailbox_unavailable},
-        {"UNSELECT", SELECTED, cmd_mailbox_unavailable},
-        {"UNSUBSCRIBE", AUTHED, cmd_mailbox_unavailable},
+        {"STATUS", AUTHED, cmd_status},
+        {"STORE", SELECTED, cmd_store},
+        {"SUBSCRIBE", AUTHED, cmd_subscribe},
+        {"UID", SELECTED, cmd_uid},
+        {"UNSELECT", SELECTED, cmd_unselect},
+        {"UNSUBSCRIBE", AUTHED, cmd_unsubscribe},
 };
 
 static int command_cmp(const void *key, const void *elem)
@@ -84,8 +87,16 @@ void imap_write_capabilities(struct imap_session *s)
 {
 	struct conn *c = s->conn;
 	conn_write_str(c, "IMAP4rev1 LITERAL+ ID ENABLE");
-	if (s->state != IMAP_STATE_NOT_AUTH)
+	if (s->state != IMAP_STATE_NOT_AUTH) {
+		conn_printf(c,
+		            " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
+		            "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
+		            "CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
+		            "QUOTA=RES-MESSAGE MULTIAPPEND APPENDLIMIT=%llu "
+		            "STATUS=SIZE",
+		            (unsigned long long)s->set->max_message_size);
 		return;
+	}
 	conn_write_str(c, " SASL-IR");
 	if (!conn_is_tls(c) && tls_available())
 		conn_write_str(c, " STARTTLS");

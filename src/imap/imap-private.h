@@ -6,12 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "imap/imap-server.h"
 #include "net/loop.h"
 #include "proto/imap-parser.h"
+#include "store/store.h"
 
 struct conn;
 struct sasl;
+struct imap_view;
+struct imap_job;
 
 enum imap_state {
 	IMAP_STATE_NOT_AUTH = 0x1,
@@ -54,6 +58,12 @@ struct imap_session {
 	struct loop_timer idle_timer;
 	struct loop_timer delay_timer;
 	void (*delay_done)(struct imap_session *s);
+	/* mail: the store is opened on first use, on the thread pool */
+	struct store_settings store_set;
+	struct store *store;
+	struct imap_view *view; /* the selected mailbox */
+	struct imap_job *job;   /* the store command running */
+	bool job_wait_drain;    /* resume it once output drains */
 };
 
 typedef void imap_command_fn(struct imap_session *s,
@@ -107,6 +117,57 @@ struct loop *imap_server_user_loop(struct imap_server *server,
 void imap_worker_attach(struct imap_server *server, struct imap_session *s);
 void imap_worker_detach(struct imap_session *s);
 
+/* Store commands run on the thread pool (imap-job.c). A job's work
+ * function runs there while the session is busy, so it may use the
+ * session's store and view; it writes untagged responses to job->out and
+ * sets the tagged status. After it, the selected mailbox is synced (new
+ * and expunged messages, flag changes) unless the command says not to,
+ * and the output is sent on the session's loop. A work function that
+ * sets job->more is called again once the client has read the output
+ * (FETCH of many messages streams this way). */
+typedef void imap_job_fn(struct imap_job *job);
+
+enum imap_sync_mode {
+	IMAP_SYNC_ALL,        /* report everything, EXPUNGE included */
+	IMAP_SYNC_NO_EXPUNGE, /* FETCH, STORE, SEARCH: no EXPUNGE */
+	IMAP_SYNC_NONE,       /* SELECT/EXAMINE/CLOSE/UNSELECT do their own */
+};
+
+struct imap_job {
+	struct imap_session *s;
+	char *tag;
+	struct buf out;
+	imap_job_fn *work;
+	enum imap_sync_mode sync;
+	bool more;
+	bool bye; /* the mailbox vanished: BYE after the output */
+	enum imap_state new_state; /* 0, or the state to switch to */
+	const char *status; /* "OK", "NO", "BAD"; NULL: no tagged reply */
+	char *text;
+	void *ctx;
+	void (*ctx_free)(void *ctx);
+};
+
+/* Start cmd as a job with work and ctx (freed with ctx_free). */
+void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
+                    imap_job_fn *work, enum imap_sync_mode sync, void *ctx,
+                    void (*ctx_free)(void *ctx));
+/* From work: the session's store, opened if needed; NULL after setting
+ * a NO reply. */
+struct store *imap_job_store(struct imap_job *job);
+/* From work: the tagged reply (text is printf-style). */
+void imap_job_reply(struct imap_job *job, const char *status, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
+/* From work: a NO for a store status, with its response code. */
+void imap_job_fail(struct imap_job *job, enum store_status st, bool trycreate);
+/* Resume a job waiting for its output to drain (from on_drain). */
+void imap_job_drained(struct imap_session *s);
+/* The store settings for the logged-in user: the configured quota, or
+ * the user's own from the passwd-file. */
+void imap_store_settings(struct imap_session *s);
+/* Release what the session holds of the store (at session end). */
+void imap_session_close_mail(struct imap_session *s);
+
 /* Command handlers (cmd-*.c). */
 void cmd_capability(struct imap_session *s,
                     const struct imap_command_line *cmd);
@@ -118,8 +179,74 @@ void cmd_starttls(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_login(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_authenticate(struct imap_session *s,
                       const struct imap_command_line *cmd);
-void cmd_mailbox_unavailable(struct imap_session *s,
-                             const struct imap_command_line *cmd);
+/* Mailbox names (cmd-mailbox.c): the validated, INBOX-normalised name
+ * of arg, or NULL with *error_r (NULL: a syntax error, else why the name
+ * is invalid). imap_mailbox_arg() answers BAD/NO itself on NULL. */
+char *imap_mailbox_name(const struct imap_arg *arg, const char **error_r);
+char *imap_mailbox_arg(struct imap_session *s,
+                       const struct imap_command_line *cmd, size_t i);
+char *imap_mailbox_arg_at(struct imap_session *s,
+                          const struct imap_command_line *cmd,
+                          const struct imap_arg *arg);
+/* " \Sent \Trash" for special-use bits. */
+void imap_write_special_use(struct buf *out, uint32_t use);
+/* STATUS items (cmd-status.c), also used by LIST-STATUS. */
+int imap_status_items(const struct imap_arg *list, unsigned int *items_r);
+void imap_status_write(struct buf *out, const char *name,
+                       const struct store_status_info *info,
+                       unsigned int items);
+/* A flag list (or flags given bare) into system flags and a
+ * space-separated keyword string (malloc'd, NULL if none); -1 if bad. */
+int imap_parse_flags(const struct imap_arg *args, size_t count,
+                     uint32_t *flags_r, char **keywords_r);
+/* RFC 3501 date-time into Unix time and the zone's offset in minutes. */
+int imap_parse_datetime(const char *s, int64_t *time_r, int *tz_min_r);
+/* A sequence set argument resolved against the view; -1 after BAD. */
+int imap_resolve_set(struct imap_session *s,
+                     const struct imap_command_line *cmd,
+                     const struct imap_arg *arg, bool uid, size_t **idx_r,
+                     size_t *count_r);
+/* NOOP/CHECK while selected: a job whose point is the sync. */
+void imap_cmd_sync(struct imap_session *s, const struct imap_command_line *cmd,
+                   const char *name);
+/* The commands UID can prefix, with their arguments after the name. */
+void imap_cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd,
+                    const struct imap_arg *args, size_t count, bool uid);
+void imap_cmd_store(struct imap_session *s, const struct imap_command_line *cmd,
+                    const struct imap_arg *args, size_t count, bool uid);
+void imap_cmd_copy(struct imap_session *s, const struct imap_command_line *cmd,
+                   const struct imap_arg *args, size_t count, bool uid,
+                   bool move);
+void imap_cmd_expunge(struct imap_session *s,
+                      const struct imap_command_line *cmd,
+                      const struct imap_arg *args, size_t count, bool uid);
+void cmd_append(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_check(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_close(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_copy(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_create(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_delete(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_examine(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_expunge(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_getquota(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_getquotaroot(struct imap_session *s,
+                      const struct imap_command_line *cmd);
+void cmd_list(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_lsub(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_move(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_namespace(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_rename(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_search(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_select(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_setquota(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_status(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_store(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_subscribe(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_uid(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_unselect(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_unsubscribe(struct imap_session *s,
+                     const struct imap_command_line *cmd);
 /* A line the client sent during AUTHENTICATE (without CRLF). */
 void imap_sasl_input(struct imap_session *s, const char *line, size_t len);
 /* Drop any SASL exchange state. */

@@ -57,6 +57,10 @@ static struct imap_settings *settings_from_config(const struct config *cfg)
 	set->max_bad_commands = cfg->max_bad_commands;
 	set->allow_plaintext = cfg->allow_plaintext;
 	set->plaintext_loopback = cfg->plaintext_loopback;
+	set->data_dir = xstrdup(cfg->data_dir);
+	set->quota_storage = cfg->quota_storage;
+	set->quota_messages = cfg->quota_messages;
+	set->max_message_size = cfg->max_message_size;
 	return set;
 }
 
@@ -66,8 +70,10 @@ void imap_settings_unref(struct imap_settings **setp)
 	if (set == NULL)
 		return;
 	*setp = NULL;
-	if (atomic_fetch_sub(&set->refs, 1) == 1)
+	if (atomic_fetch_sub(&set->refs, 1) == 1) {
+		free(set->data_dir);
 		free(set);
+	}
 }
 
 static struct imap_settings *settings_get(struct imap_server *server)

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct config;
 struct loop;
@@ -25,6 +26,11 @@ struct imap_settings {
 	unsigned int max_bad_commands;
 	bool allow_plaintext;
 	bool plaintext_loopback;
+	/* the store */
+	char *data_dir;
+	uint64_t quota_storage;
+	uint64_t quota_messages;
+	uint64_t max_message_size;
 };
 
 struct imap_server *imap_server_create(const struct config *cfg,

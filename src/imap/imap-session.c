@@ -32,6 +32,9 @@ static void parser_limits(const struct imap_session *s,
 	lim->max_literal_bytes = s->set->max_literal_bytes;
 	if (!authed && lim->max_literal_bytes > IMAP_PRELOGIN_MAX_LITERAL_BYTES)
 		lim->max_literal_bytes = IMAP_PRELOGIN_MAX_LITERAL_BYTES;
+	/* APPEND's message is a literal (held in memory for now) */
+	if (authed && lim->max_literal_bytes < s->set->max_message_size)
+		lim->max_literal_bytes = (size_t)s->set->max_message_size;
 	lim->max_command_bytes = lim->max_line_bytes + lim->max_literal_bytes;
 	lim->max_depth = authed ? 32 : 4;
 	lim->max_args = authed ? 4096 : 32;
@@ -270,6 +273,7 @@ static void on_drain(struct conn *c, void *ctx)
 {
 	struct imap_session *s = ctx;
 	imap_session_ref(s);
+	imap_job_drained(s);
 	if (conn_input(c)->len > 0)
 		session_process(s);
 	imap_session_unref(s);
@@ -277,6 +281,7 @@ static void on_drain(struct conn *c, void *ctx)
 
 static void session_free(struct imap_session *s)
 {
+	imap_session_close_mail(s);
 	imap_parser_destroy(&s->parser);
 	imap_sasl_reset(s);
 	imap_settings_unref(&s->set);
@@ -373,6 +378,7 @@ void imap_session_logged_in(struct imap_session *s, const char *user,
 	free(s->user);
 	s->user = xstrdup(user);
 	s->state = IMAP_STATE_AUTH;
+	imap_store_settings(s);
 	conn_set_user(s->conn, user);
 	log_event(LOG_INFO, "login", "user", user, "remote",
 	          conn_remote(s->conn), "mech", mech, "tls",

@@ -1,0 +1,174 @@
+/* APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502: several messages,
+ * all stored or none), UIDPLUS's APPENDUID (RFC 4315) and APPENDLIMIT
+ * (RFC 7889). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/xalloc.h"
+#include "imap/imap-private.h"
+#include "imap/imap-view.h"
+#include "net/conn.h"
+
+struct append_ctx {
+	char *name;
+	struct store_append_msg *msgs;
+	char **keywords;
+	size_t count;
+};
+
+static void append_ctx_free(void *p)
+{
+	struct append_ctx *c = p;
+	for (size_t i = 0; i < c->count; i++) {
+		free(c->keywords[i]);
+		free((void *)c->msgs[i].data);
+	}
+	free(c->keywords);
+	free(c->msgs);
+	free(c->name);
+	free(c);
+}
+
+/* RFC 3501 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d"). */
+int imap_parse_datetime(const char *s, int64_t *time_r, int *tz_min_r)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4], sign;
+	int day, year, hh, mm, ss, zone, used = 0;
+	if (strlen(s) != 26 || s[2] != '-' || s[6] != '-')
+		return -1;
+	if (sscanf(s, "%2d-%3c-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &year, &hh,
+	           &mm, &ss, &sign, &zone, &used) != 8 ||
+	    used != 26)
+		return -1;
+	mon[3] = '\0';
+	const char *m = strcasestr(months, mon);
+	if (m == NULL || (m - months) % 3 != 0 || day < 1 || day > 31 ||
+	    year < 1900 || hh > 23 || mm > 59 || ss > 60 ||
+	    (sign != '+' && sign != '-') || zone % 100 > 59 || zone > 2359 ||
+	    !isdigit((unsigned char)s[22]))
+		return -1;
+	struct tm tm = {.tm_mday = day,
+	                .tm_mon = (int)((m - months) / 3),
+	                .tm_year = year - 1900,
+	                .tm_hour = hh,
+	                .tm_min = mm,
+	                .tm_sec = ss};
+	int tz = (zone / 100) * 60 + zone % 100;
+	if (sign == '-')
+		tz = -tz;
+	*time_r = (int64_t)timegm(&tm) - (int64_t)tz * 60;
+	*tz_min_r = tz;
+	return 0;
+}
+
+/* One "[flags] [date-time] literal" group at args[*i]; -1 bad syntax. */
+static int parse_message(const struct imap_arg *args, size_t n, size_t *i,
+                         struct store_append_msg *m, char **kw_r)
+{
+	memset(m, 0, sizeof(*m));
+	*kw_r = NULL;
+	if (*i < n && args[*i].type == IMAP_ARG_LIST) {
+		if (imap_parse_flags(&args[*i], 1, &m->flags, kw_r) < 0)
+			return -1;
+		(*i)++;
+	}
+	if (*i < n && args[*i].type == IMAP_ARG_QUOTED) {
+		if (imap_parse_datetime(args[*i].str, &m->internaldate,
+		                        &m->tz_offset_min) < 0)
+			return -1;
+		(*i)++;
+	}
+	if (*i >= n || args[*i].type != IMAP_ARG_LITERAL ||
+	    args[*i].is_literal8)
+		return -1;
+	/* the parser's memory goes when the command is handed on */
+	m->data = xmemdup(args[*i].str, args[*i].len + 1);
+	m->size = args[*i].len;
+	m->keywords = *kw_r;
+	(*i)++;
+	return 0;
+}
+
+static int parse_messages(const struct imap_command_line *cmd,
+                          struct append_ctx *c)
+{
+	size_t i = 1, n = cmd->arg_count;
+	while (i < n) {
+		c->msgs = xrealloc(c->msgs, (c->count + 1) * sizeof(*c->msgs));
+		c->keywords =
+		        xrealloc(c->keywords, (c->count + 1) * sizeof(char *));
+		if (parse_message(cmd->args, n, &i, &c->msgs[c->count],
+		                  &c->keywords[c->count]) < 0) {
+			free(c->keywords[c->count]);
+			free((void *)c->msgs[c->count].data);
+			return -1;
+		}
+		c->count++;
+	}
+	return c->count > 0 ? 0 : -1;
+}
+
+static void append_work(struct imap_job *job)
+{
+	struct append_ctx *c = job->ctx;
+	struct store *st = imap_job_store(job);
+	uint32_t uidvalidity = 0;
+	if (st == NULL)
+		return;
+	uint32_t *uids = xmalloc(c->count * sizeof(*uids));
+	enum store_status ret = store_append(st, c->name, c->msgs, c->count,
+	                                     &uidvalidity, uids);
+	if (ret != STORE_OK) {
+		imap_job_fail(job, ret, true);
+	} else {
+		struct buf set;
+		buf_init(&set, (size_t)1 << 24);
+		imap_write_uid_set(&set, uids, c->count);
+		imap_job_reply(job, "OK", "[APPENDUID %u %s] APPEND completed",
+		               uidvalidity, buf_cstr(&set));
+		buf_free(&set);
+	}
+	free(uids);
+}
+
+/* A message the store must not take: NULL if it is fine. */
+static const char *check_message(const struct imap_session *s,
+                                 const struct store_append_msg *m)
+{
+	if (m->size == 0)
+		return "NO Cannot append an empty message";
+	if (m->size > s->set->max_message_size)
+		return "NO [TOOBIG] Message is larger than APPENDLIMIT";
+	if (memchr(m->data, '\0', m->size) != NULL)
+		return "NO Message contains NUL bytes";
+	return NULL;
+}
+
+void cmd_append(struct imap_session *s, const struct imap_command_line *cmd)
+{
+	struct append_ctx *c = xcalloc(1, sizeof(*c));
+	if (cmd->arg_count < 2 || parse_messages(cmd, c) < 0) {
+		append_ctx_free(c);
+		imap_reply_bad_args(s, cmd);
+		return;
+	}
+	for (size_t i = 0; i < c->count; i++) {
+		const char *why = check_message(s, &c->msgs[i]);
+		if (why != NULL) {
+			conn_printf(s->conn, "%s %s\r\n", cmd->tag, why);
+			append_ctx_free(c);
+			return;
+		}
+	}
+	c->name = imap_mailbox_arg(s, cmd, 0);
+	if (c->name == NULL) {
+		append_ctx_free(c);
+		return;
+	}
+	imap_job_start(s, cmd, append_work, IMAP_SYNC_ALL, c, append_ctx_free);
+}

@@ -1,0 +1,523 @@
+/* FETCH and UID FETCH (RFC 3501 6.4.5) of what the store keeps per
+ * message (FLAGS, UID, INTERNALDATE, RFC822.SIZE, the FAST macro) and of
+ * the message text as a whole: BODY[], BODY[HEADER], BODY[TEXT],
+ * BODY[HEADER.FIELDS (...)] and .NOT, their PEEK forms and partial
+ * <origin.count>, and RFC822, RFC822.HEADER, RFC822.TEXT. MIME part
+ * sections, ENVELOPE and BODYSTRUCTURE come with the message model.
+ *
+ * The answer is produced a slice at a time: the job returns after about
+ * FETCH_SLICE bytes and is called again when the client has read them. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/xalloc.h"
+#include "imap/imap-private.h"
+#include "imap/imap-view.h"
+#include "net/conn.h"
+#include "proto/imap-quote.h"
+
+#define FETCH_SLICE (256 * 1024)
+
+enum fetch_kind {
+	F_FLAGS,
+	F_UID,
+	F_INTERNALDATE,
+	F_SIZE,
+	F_BODY, /* BODY[...] and the RFC822 forms */
+};
+
+enum body_section { SEC_ALL, SEC_HEADER, SEC_TEXT, SEC_FIELDS, SEC_FIELDS_NOT };
+
+struct fetch_item {
+	enum fetch_kind kind;
+	enum body_section section;
+	bool peek;
+	char *label;   /* how the answer names it: "BODY[HEADER]<0>" */
+	char **fields; /* HEADER.FIELDS(.NOT) names */
+	size_t field_count;
+	bool partial;
+	uint64_t origin, count;
+};
+
+struct fetch_ctx {
+	struct fetch_item *items;
+	size_t item_count;
+	bool uid;
+	bool sets_seen;
+	size_t *idx;
+	size_t count;
+	size_t pos;    /* next message to answer */
+	bool *changed; /* \Seen was set by this FETCH: send FLAGS */
+};
+
+static void fetch_ctx_free(void *p)
+{
+	struct fetch_ctx *c = p;
+	for (size_t i = 0; i < c->item_count; i++) {
+		struct fetch_item *it = &c->items[i];
+		for (size_t k = 0; k < it->field_count; k++)
+			free(it->fields[k]);
+		free(it->fields);
+		free(it->label);
+	}
+	free(c->items);
+	free(c->idx);
+	free(c->changed);
+	free(c);
+}
+
+static struct fetch_item *add_item(struct fetch_ctx *c, enum fetch_kind kind)
+{
+	c->items = xrealloc(c->items, (c->item_count + 1) * sizeof(*c->items));
+	struct fetch_item *it = &c->items[c->item_count++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	return it;
+}
+
+/* "(A B "C")" of HEADER.FIELDS: the names into the item; -1 if bad. */
+static int parse_fields(const char *s, struct fetch_item *it)
+{
+	while (*s == ' ')
+		s++;
+	if (*s++ != '(')
+		return -1;
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		if (*s == ')')
+			break;
+		bool quoted = *s == '"';
+		const char *start = quoted ? ++s : s;
+		while (*s != '\0' &&
+		       (quoted ? *s != '"' : *s != ' ' && *s != ')'))
+			s++;
+		if (*s == '\0' || s == start)
+			return -1;
+		it->fields = xrealloc(it->fields,
+		                      (it->field_count + 1) * sizeof(char *));
+		it->fields[it->field_count++] =
+		        xstrndup(start, (size_t)(s - start));
+		if (quoted)
+			s++;
+	}
+	return it->field_count > 0 && s[1] == '\0' ? 0 : -1;
+}
+
+static int parse_section(const char *sec, size_t len, struct fetch_item *it)
+{
+	char *s = xstrndup(sec, len);
+	int ret = 0;
+	if (len == 0)
+		it->section = SEC_ALL;
+	else if (strcasecmp(s, "HEADER") == 0)
+		it->section = SEC_HEADER;
+	else if (strcasecmp(s, "TEXT") == 0)
+		it->section = SEC_TEXT;
+	else if (strncasecmp(s, "HEADER.FIELDS.NOT ", 18) == 0) {
+		it->section = SEC_FIELDS_NOT;
+		ret = parse_fields(s + 17, it);
+	} else if (strncasecmp(s, "HEADER.FIELDS ", 14) == 0) {
+		it->section = SEC_FIELDS;
+		ret = parse_fields(s + 13, it);
+	} else
+		ret = -2; /* a part number or MIME: not yet */
+	free(s);
+	return ret;
+}
+
+/* "<origin.count>" after the section; -1 if malformed. */
+static int parse_partial(const char *s, struct fetch_item *it)
+{
+	char *end;
+	if (*s == '\0')
+		return 0;
+	if (*s != '<' || !isdigit((unsigned char)s[1]))
+		return -1;
+	it->origin = strtoull(s + 1, &end, 10);
+	if (*end != '.' || !isdigit((unsigned char)end[1]))
+		return -1;
+	it->count = strtoull(end + 1, &end, 10);
+	if (strcmp(end, ">") != 0 || it->count == 0)
+		return -1;
+	it->partial = true;
+	return 0;
+}
+
+static void make_label(struct fetch_item *it, const char *sec, size_t len)
+{
+	char *upper = xstrndup(sec, len);
+	for (char *p = upper; *p != '\0' && *p != ' '; p++)
+		*p = (char)toupper((unsigned char)*p);
+	if (it->partial)
+		it->label = xasprintf("BODY[%s]<%llu>", upper,
+		                      (unsigned long long)it->origin);
+	else
+		it->label = xasprintf("BODY[%s]", upper);
+	free(upper);
+}
+
+/* BODY[...] / BODY.PEEK[...]: -1 bad syntax, -2 unsupported section. */
+static int parse_body_item(const char *name, struct fetch_ctx *c)
+{
+	bool peek = strncasecmp(name, "BODY.PEEK[", 10) == 0;
+	if (!peek && strncasecmp(name, "BODY[", 5) != 0)
+		return -1;
+	const char *sec = name + (peek ? 10 : 5);
+	const char *close = strchr(sec, ']');
+	if (close == NULL)
+		return -1;
+	struct fetch_item *it = add_item(c, F_BODY);
+	it->peek = peek;
+	int ret = parse_section(sec, (size_t)(close - sec), it);
+	if (ret == 0)
+		ret = parse_partial(close + 1, it);
+	if (ret == 0)
+		make_label(it, sec, (size_t)(close - sec));
+	return ret;
+}
+
+static int parse_rfc822_item(const char *name, struct fetch_ctx *c)
+{
+	static const struct {
+		const char *name;
+		enum body_section section;
+		bool peek;
+	} forms[] = {
+	        {"RFC822", SEC_ALL, false},
+	        {"RFC822.HEADER", SEC_HEADER, true},
+	        {"RFC822.TEXT", SEC_TEXT, false},
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (strcasecmp(name, forms[i].name) != 0)
+			continue;
+		struct fetch_item *it = add_item(c, F_BODY);
+		it->section = forms[i].section;
+		it->peek = forms[i].peek;
+		it->label = xstrdup(forms[i].name);
+		return 0;
+	}
+	return -1;
+}
+
+/* One fetch-att; -1 bad, -2 not supported yet. */
+static int parse_item(const struct imap_arg *a, struct fetch_ctx *c)
+{
+	static const struct {
+		const char *name;
+		enum fetch_kind kind;
+	} simple[] = {
+	        {"FLAGS", F_FLAGS},
+	        {"UID", F_UID},
+	        {"INTERNALDATE", F_INTERNALDATE},
+	        {"RFC822.SIZE", F_SIZE},
+	};
+	const char *name;
+	if (!imap_arg_get_atom(a, &name) || a->type != IMAP_ARG_ATOM)
+		return -1;
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		if (strcasecmp(name, simple[i].name) == 0) {
+			add_item(c, simple[i].kind);
+			return 0;
+		}
+	}
+	if (strcasecmp(name, "FAST") == 0) {
+		add_item(c, F_FLAGS);
+		add_item(c, F_INTERNALDATE);
+		add_item(c, F_SIZE);
+		return 0;
+	}
+	if (strcasecmp(name, "ALL") == 0 || strcasecmp(name, "FULL") == 0 ||
+	    strcasecmp(name, "ENVELOPE") == 0 ||
+	    strcasecmp(name, "BODYSTRUCTURE") == 0 ||
+	    strcasecmp(name, "BODY") == 0 ||
+	    strncasecmp(name, "BINARY", 6) == 0)
+		return -2;
+	if (strncasecmp(name, "RFC822", 6) == 0)
+		return parse_rfc822_item(name, c);
+	return parse_body_item(name, c);
+}
+
+static int parse_items(const struct imap_arg *arg, struct fetch_ctx *c)
+{
+	const struct imap_arg *list = arg;
+	size_t n = 1;
+	if (arg->type == IMAP_ARG_LIST) {
+		list = arg->list;
+		n = arg->list_count;
+		if (n == 0)
+			return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int ret = parse_item(&list[i], c);
+		if (ret < 0)
+			return ret;
+	}
+	if (c->uid) {
+		bool has_uid = false;
+		for (size_t i = 0; i < c->item_count; i++)
+			has_uid |= c->items[i].kind == F_UID;
+		if (!has_uid) /* RFC 3501 6.4.8: UID FETCH always says UID */
+			add_item(c, F_UID);
+	}
+	for (size_t i = 0; i < c->item_count; i++)
+		c->sets_seen |= c->items[i].kind == F_BODY && !c->items[i].peek;
+	return 0;
+}
+
+static void write_internaldate(struct buf *out, const struct store_msg *m)
+{
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr",
+	                                   "May", "Jun", "Jul", "Aug",
+	                                   "Sep", "Oct", "Nov", "Dec"};
+	time_t t = (time_t)(m->internaldate + (int64_t)m->tz_offset_min * 60);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	int off = m->tz_offset_min < 0 ? -m->tz_offset_min : m->tz_offset_min;
+	buf_printf(out,
+	           "INTERNALDATE \"%2d-%s-%04d %02d:%02d:%02d %c%02d%02d\"",
+	           tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+	           tm.tm_min, tm.tm_sec, m->tz_offset_min < 0 ? '-' : '+',
+	           off / 60, off % 60);
+}
+
+/* The whole message file; NULL if it is gone. */
+static char *read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
+                          size_t *len_r)
+{
+	int fd;
+	uint64_t size;
+	if (store_open_message(st, mailbox_id, uid, &fd, &size) != STORE_OK)
+		return NULL;
+	char *data = xmalloc((size_t)size + 1);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n =
+		        pread(fd, data + got, (size_t)size - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*len_r = got;
+	return data;
+}
+
+/* Length of the header, including the empty line that ends it. */
+static size_t header_length(const char *msg, size_t len)
+{
+	if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
+	const char *end = memmem(msg, len, "\r\n\r\n", 4);
+	return end != NULL ? (size_t)(end - msg) + 4 : len;
+}
+
+static bool field_listed(const struct fetch_item *it, const char *line,
+                         size_t name_len)
+{
+	for (size_t i = 0; i < it->field_count; i++) {
+		if (strlen(it->fields[i]) == name_len &&
+		    strncasecmp(it->fields[i], line, name_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* HEADER.FIELDS / .NOT: the chosen fields, then the empty line. */
+static void filter_header(const struct fetch_item *it, const char *h,
+                          size_t len, struct buf *out)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		size_t end = pos;
+		/* a field runs through its continuation lines */
+		do {
+			const char *lf = memchr(h + end, '\n', len - end);
+			end = lf != NULL ? (size_t)(lf - h) + 1 : len;
+		} while (end < len && (h[end] == ' ' || h[end] == '\t'));
+		const char *colon = memchr(h + pos, ':', end - pos);
+		if (colon != NULL && end - pos > 2) {
+			size_t name_len = (size_t)(colon - (h + pos));
+			while (name_len > 0 && (h[pos + name_len - 1] == ' ' ||
+			                        h[pos + name_len - 1] == '\t'))
+				name_len--;
+			bool listed = field_listed(it, h + pos, name_len);
+			if (listed == (it->section == SEC_FIELDS))
+				buf_append(out, h + pos, end - pos);
+		}
+		pos = end;
+	}
+	buf_append_str(out, "\r\n");
+}
+
+static void write_body(struct buf *out, const struct fetch_item *it,
+                       const char *msg, size_t len)
+{
+	size_t hlen = header_length(msg, len);
+	struct buf part;
+	buf_init(&part, len + 3);
+	switch (it->section) {
+	case SEC_ALL:
+		buf_append(&part, msg, len);
+		break;
+	case SEC_HEADER:
+		buf_append(&part, msg, hlen);
+		break;
+	case SEC_TEXT:
+		buf_append(&part, msg + hlen, len - hlen);
+		break;
+	case SEC_FIELDS:
+	case SEC_FIELDS_NOT:
+		filter_header(it, msg, hlen > 2 ? hlen - 2 : 0, &part);
+		break;
+	}
+	size_t from = 0, n = part.len;
+	if (it->partial) {
+		from = it->origin < part.len ? (size_t)it->origin : part.len;
+		n = part.len - from < it->count ? part.len - from
+		                                : (size_t)it->count;
+	}
+	buf_printf(out, "%s {%zu}\r\n", it->label, n);
+	buf_append(out, part.data == NULL ? "" : (char *)part.data + from, n);
+	buf_free(&part);
+}
+
+/* One message's "* n FETCH (...)"; false if its file is gone. */
+static bool write_message(struct imap_job *job, struct store *st, size_t k)
+{
+	struct fetch_ctx *c = job->ctx;
+	struct imap_view *v = job->s->view;
+	size_t i = c->idx[k];
+	const struct store_msg *m = &v->msgs[i];
+	char *msg = NULL;
+	size_t len = 0;
+	for (size_t n = 0; n < c->item_count && msg == NULL; n++) {
+		if (c->items[n].kind == F_BODY) {
+			msg = read_message(st, v->mailbox_id, m->uid, &len);
+			if (msg == NULL)
+				return false;
+		}
+	}
+	buf_printf(&job->out, "* %zu FETCH (", i + 1);
+	bool flags_done = false;
+	for (size_t n = 0; n < c->item_count; n++) {
+		const struct fetch_item *it = &c->items[n];
+		if (n > 0)
+			buf_append_byte(&job->out, ' ');
+		switch (it->kind) {
+		case F_FLAGS:
+			buf_append_str(&job->out, "FLAGS ");
+			imap_view_write_flags(m, &job->out);
+			flags_done = true;
+			break;
+		case F_UID:
+			buf_printf(&job->out, "UID %u", m->uid);
+			break;
+		case F_INTERNALDATE:
+			write_internaldate(&job->out, m);
+			break;
+		case F_SIZE:
+			buf_printf(&job->out, "RFC822.SIZE %llu",
+			           (unsigned long long)m->size);
+			break;
+		case F_BODY:
+			write_body(&job->out, it, msg, len);
+			break;
+		}
+	}
+	if (!flags_done && c->changed != NULL && c->changed[k]) {
+		buf_append_str(&job->out, " FLAGS ");
+		imap_view_write_flags(m, &job->out);
+	}
+	buf_append_str(&job->out, ")\r\n");
+	free(msg);
+	return true;
+}
+
+/* Non-PEEK body fetches set \Seen first (RFC 3501 6.4.5). */
+static void set_seen(struct imap_job *job, struct store *st)
+{
+	struct fetch_ctx *c = job->ctx;
+	struct imap_view *v = job->s->view;
+	uint32_t *uids = xmalloc((c->count + 1) * sizeof(*uids));
+	size_t n = 0;
+	c->changed = xcalloc(c->count + 1, sizeof(bool));
+	for (size_t k = 0; k < c->count; k++) {
+		if ((v->msgs[c->idx[k]].flags & STORE_FLAG_SEEN) == 0) {
+			uids[n++] = v->msgs[c->idx[k]].uid;
+			c->changed[k] = true;
+		}
+	}
+	struct store_msg *res = NULL;
+	size_t res_count = 0;
+	if (n > 0 && store_set_flags(st, v->mailbox_id, uids, n,
+	                             STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0,
+	                             &res, &res_count) == STORE_OK) {
+		for (size_t i = 0; i < res_count; i++) {
+			imap_view_update(v, &res[i]);
+			store_msg_free(&res[i]);
+		}
+	}
+	free(res);
+	free(uids);
+}
+
+static void fetch_work(struct imap_job *job)
+{
+	struct fetch_ctx *c = job->ctx;
+	struct store *st = imap_job_store(job);
+	if (st == NULL)
+		return;
+	if (c->pos == 0 && c->sets_seen && !job->s->view->readonly)
+		set_seen(job, st);
+	bool missing = false;
+	while (c->pos < c->count) {
+		missing |= !write_message(job, st, c->pos);
+		c->pos++;
+		if (job->out.len >= FETCH_SLICE && c->pos < c->count) {
+			job->more = true;
+			return;
+		}
+	}
+	if (missing)
+		imap_job_reply(
+		        job, "NO",
+		        "Some of the requested messages no longer exist");
+	else
+		imap_job_reply(job, "OK", "FETCH completed");
+}
+
+void imap_cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd,
+                    const struct imap_arg *args, size_t count, bool uid)
+{
+	struct fetch_ctx *c = xcalloc(1, sizeof(*c));
+	c->uid = uid;
+	int ret = count == 2 ? parse_items(&args[1], c) : -1;
+	if (ret < 0) {
+		fetch_ctx_free(c);
+		if (ret == -2)
+			conn_printf(s->conn,
+			            "%s NO [CANNOT] This FETCH item is not "
+			            "supported yet\r\n",
+			            cmd->tag);
+		else
+			imap_reply_bad_args(s, cmd);
+		return;
+	}
+	if (imap_resolve_set(s, cmd, &args[0], uid, &c->idx, &c->count) < 0) {
+		fetch_ctx_free(c);
+		return;
+	}
+	imap_job_start(s, cmd, fetch_work,
+	               uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE, c,
+	               fetch_ctx_free);
+}
+
+void cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd)
+{
+	imap_cmd_fetch(s, cmd, cmd->args, cmd->arg_count, false);
+}

@@ -1,0 +1,423 @@
+/* The selected mailbox as one session sees it; see imap-view.h. */
+#include "imap/imap-view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xalloc.h"
+#include "imap/imap-private.h"
+#include "proto/imap-quote.h"
+#include "proto/seqset.h"
+
+#define SEQSET_MAX_RANGES 100000
+
+static const struct {
+	uint32_t flag;
+	const char *name;
+} system_flags[] = {
+        {STORE_FLAG_ANSWERED, "\\Answered"}, {STORE_FLAG_FLAGGED, "\\Flagged"},
+        {STORE_FLAG_DELETED, "\\Deleted"},   {STORE_FLAG_SEEN, "\\Seen"},
+        {STORE_FLAG_DRAFT, "\\Draft"},
+};
+
+static void msg_clear(struct store_msg *m)
+{
+	free(m->keywords);
+	m->keywords = NULL;
+}
+
+static void view_add(struct imap_view *v, struct store_msg *m, bool recent)
+{
+	if (v->count == v->cap) {
+		v->cap = v->cap == 0 ? 64 : v->cap * 2;
+		v->msgs = xrealloc(v->msgs, v->cap * sizeof(*v->msgs));
+	}
+	v->msgs[v->count] = *m;
+	m->keywords = NULL; /* moved */
+	if (recent) {
+		v->msgs[v->count].flags |= IMAP_VIEW_RECENT;
+		v->recent_count++;
+	}
+	v->count++;
+}
+
+static void view_set_keywords(struct imap_view *v, struct store_changes *ch)
+{
+	for (size_t i = 0; i < v->keyword_count; i++)
+		free(v->keywords[i]);
+	free(v->keywords);
+	v->keywords = ch->keywords;
+	v->keyword_count = ch->keyword_count;
+	ch->keywords = NULL;
+	ch->keyword_count = 0;
+}
+
+enum store_status imap_view_open(struct store *st, const char *name,
+                                 bool readonly, struct imap_view **view_r)
+{
+	struct store_changes ch;
+	enum store_status ret = store_sync(st, name, 0, !readonly, &ch);
+	if (ret != STORE_OK)
+		return ret;
+	struct imap_view *v = xcalloc(1, sizeof(*v));
+	v->mailbox_id = ch.mailbox_id;
+	v->name = xstrdup(name);
+	v->readonly = readonly;
+	v->uidvalidity = ch.uidvalidity;
+	v->uidnext = ch.uidnext;
+	v->modseq = ch.highestmodseq;
+	v->cap = ch.msg_count;
+	v->msgs = xmalloc((v->cap == 0 ? 1 : v->cap) * sizeof(*v->msgs));
+	for (size_t i = 0; i < ch.msg_count; i++)
+		view_add(v, &ch.msgs[i], ch.msgs[i].uid >= ch.recent_uid);
+	view_set_keywords(v, &ch);
+	store_changes_free(&ch);
+	*view_r = v;
+	return STORE_OK;
+}
+
+void imap_view_free(struct imap_view **view)
+{
+	struct imap_view *v = *view;
+	if (v == NULL)
+		return;
+	*view = NULL;
+	for (size_t i = 0; i < v->count; i++)
+		msg_clear(&v->msgs[i]);
+	for (size_t i = 0; i < v->keyword_count; i++)
+		free(v->keywords[i]);
+	free(v->keywords);
+	free(v->msgs);
+	free(v->pending);
+	free(v->name);
+	free(v);
+}
+
+static void write_flag_names(const struct imap_view *v, struct buf *out)
+{
+	for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]);
+	     i++)
+		buf_printf(out, "%s%s", i == 0 ? "" : " ",
+		           system_flags[i].name);
+	for (size_t i = 0; i < v->keyword_count; i++)
+		buf_printf(out, " %s", v->keywords[i]);
+}
+
+static void write_flags_lines(const struct imap_view *v, struct buf *out)
+{
+	buf_append_str(out, "* FLAGS (");
+	write_flag_names(v, out);
+	buf_append_str(out, ")\r\n* OK [PERMANENTFLAGS (");
+	if (!v->readonly) {
+		write_flag_names(v, out);
+		buf_append_str(out, " \\*");
+	}
+	buf_append_str(out, ")] Flags permitted\r\n");
+}
+
+void imap_view_write_select(const struct imap_view *v, struct buf *out)
+{
+	write_flags_lines(v, out);
+	buf_printf(out, "* %zu EXISTS\r\n* %u RECENT\r\n", v->count,
+	           v->recent_count);
+	for (size_t i = 0; i < v->count; i++) {
+		if ((v->msgs[i].flags & STORE_FLAG_SEEN) == 0) {
+			buf_printf(out, "* OK [UNSEEN %zu] First unseen\r\n",
+			           i + 1);
+			break;
+		}
+	}
+	buf_printf(out,
+	           "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+	           "* OK [UIDNEXT %u] Predicted next UID\r\n",
+	           v->uidvalidity, v->uidnext);
+}
+
+long imap_view_find(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->count && v->msgs[lo].uid == uid ? (long)lo : -1;
+}
+
+/* First index with uid >= the given one. */
+static size_t lower_bound(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void imap_view_write_flags(const struct store_msg *m, struct buf *out)
+{
+	bool first = true;
+	buf_append_byte(out, '(');
+	for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]);
+	     i++) {
+		if ((m->flags & system_flags[i].flag) == 0)
+			continue;
+		buf_printf(out, "%s%s", first ? "" : " ", system_flags[i].name);
+		first = false;
+	}
+	if (m->keywords != NULL && m->keywords[0] != '\0') {
+		buf_printf(out, "%s%s", first ? "" : " ", m->keywords);
+		first = false;
+	}
+	if (m->flags & IMAP_VIEW_RECENT)
+		buf_printf(out, "%s\\Recent", first ? "" : " ");
+	buf_append_byte(out, ')');
+}
+
+static bool same_flags(const struct store_msg *a, const struct store_msg *b)
+{
+	const char *ka = a->keywords != NULL ? a->keywords : "";
+	const char *kb = b->keywords != NULL ? b->keywords : "";
+	return (a->flags & STORE_FLAGS_ALL) == (b->flags & STORE_FLAGS_ALL) &&
+	       strcmp(ka, kb) == 0;
+}
+
+void imap_view_update(struct imap_view *v, const struct store_msg *m)
+{
+	long i = imap_view_find(v, m->uid);
+	if (i < 0)
+		return;
+	struct store_msg *own = &v->msgs[i];
+	own->flags = (own->flags & IMAP_VIEW_RECENT) | m->flags;
+	free(own->keywords);
+	own->keywords = m->keywords != NULL ? xstrdup(m->keywords) : NULL;
+	own->modseq = m->modseq;
+}
+
+/* Drop the messages marked with uid 0, keeping order. */
+static void compact(struct imap_view *v)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < v->count; i++) {
+		if (v->msgs[i].uid != 0)
+			v->msgs[j++] = v->msgs[i];
+	}
+	v->count = j;
+}
+
+void imap_view_expunged(struct imap_view *v, const uint32_t *uids, size_t count,
+                        struct buf *out)
+{
+	/* highest first, so each number is valid when it is sent */
+	size_t removed = 0;
+	for (size_t k = count; k-- > 0;) {
+		long i = imap_view_find(v, uids[k]);
+		if (i < 0)
+			continue;
+		buf_printf(out, "* %ld EXPUNGE\r\n", i + 1);
+		if (v->msgs[i].flags & IMAP_VIEW_RECENT)
+			v->recent_count--;
+		msg_clear(&v->msgs[i]);
+		v->msgs[i].uid = 0;
+		removed++;
+	}
+	if (removed > 0)
+		compact(v);
+}
+
+static void add_pending(struct imap_view *v, const uint32_t *uids, size_t n)
+{
+	if (n == 0)
+		return;
+	v->pending = xrealloc(v->pending,
+	                      (v->pending_count + n) * sizeof(*v->pending));
+	for (size_t i = 0; i < n; i++) {
+		if (imap_view_find(v, uids[i]) >= 0)
+			v->pending[v->pending_count++] = uids[i];
+	}
+}
+
+static void apply_changes(struct imap_view *v, struct store_changes *ch,
+                          struct buf *out)
+{
+	size_t before = v->count;
+	uint32_t last = v->count > 0 ? v->msgs[v->count - 1].uid : 0;
+	for (size_t i = 0; i < ch->msg_count; i++) {
+		struct store_msg *m = &ch->msgs[i];
+		if (m->uid > last) {
+			view_add(v, m,
+			         !v->readonly && m->uid >= ch->recent_uid);
+			last = m->uid;
+			continue;
+		}
+		long k = imap_view_find(v, m->uid);
+		if (k < 0 || same_flags(&v->msgs[k], m)) {
+			if (k >= 0)
+				v->msgs[k].modseq = m->modseq;
+			continue;
+		}
+		imap_view_update(v, m);
+		buf_printf(out, "* %ld FETCH (FLAGS ", k + 1);
+		imap_view_write_flags(&v->msgs[k], out);
+		buf_append_str(out, ")\r\n");
+	}
+	if (v->count != before)
+		buf_printf(out, "* %zu EXISTS\r\n* %u RECENT\r\n", v->count,
+		           v->recent_count);
+}
+
+static bool keywords_changed(const struct imap_view *v,
+                             const struct store_changes *ch)
+{
+	if (ch->keyword_count != v->keyword_count)
+		return true;
+	for (size_t i = 0; i < ch->keyword_count; i++) {
+		if (strcmp(ch->keywords[i], v->keywords[i]) != 0)
+			return true;
+	}
+	return false;
+}
+
+void imap_view_sync(struct imap_job *job, bool allow_expunge)
+{
+	struct imap_view *v = job->s->view;
+	struct store *st = imap_job_store(job);
+	struct store_changes ch;
+	if (st == NULL)
+		return;
+	enum store_status ret =
+	        store_sync_id(st, v->mailbox_id, v->modseq, !v->readonly, &ch);
+	if (ret == STORE_NONEXISTENT ||
+	    (ret == STORE_OK && ch.uidvalidity != v->uidvalidity)) {
+		job->bye = true;
+		if (ret == STORE_OK)
+			store_changes_free(&ch);
+		return;
+	}
+	if (ret != STORE_OK)
+		return; /* reported at the next sync */
+	add_pending(v, ch.expunged, ch.expunged_count);
+	if (allow_expunge && v->pending_count > 0) {
+		imap_sort_uids(v->pending, v->pending_count);
+		imap_view_expunged(v, v->pending, v->pending_count, &job->out);
+		v->pending_count = 0;
+	}
+	if (keywords_changed(v, &ch)) {
+		view_set_keywords(v, &ch);
+		write_flags_lines(v, &job->out);
+	}
+	apply_changes(v, &ch, &job->out);
+	v->uidnext = ch.uidnext;
+	v->modseq = ch.highestmodseq;
+	store_changes_free(&ch);
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void imap_sort_uids(uint32_t *uids, size_t n)
+{
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Append the indexes of one range; -1 for a sequence number past the
+ * end. */
+static int resolve_range(const struct imap_view *v, struct seqset_range r,
+                         bool uid, size_t **idx, size_t *n, size_t *cap)
+{
+	uint32_t star = uid ? (v->count > 0 ? v->msgs[v->count - 1].uid : 0)
+	                    : (uint32_t)v->count;
+	uint32_t lo = r.lo == SEQSET_STAR ? star : r.lo;
+	uint32_t hi = r.hi == SEQSET_STAR ? star : r.hi;
+	if (lo > hi) {
+		uint32_t t = lo;
+		lo = hi;
+		hi = t;
+	}
+	size_t from, to; /* [from, to) */
+	if (uid) {
+		from = lower_bound(v, lo);
+		to = hi == UINT32_MAX ? v->count : lower_bound(v, hi + 1);
+	} else {
+		if (hi > v->count || lo == 0)
+			return v->count == 0 && r.hi == SEQSET_STAR ? 0 : -1;
+		from = lo - 1;
+		to = hi;
+	}
+	for (size_t i = from; i < to; i++) {
+		if (*n == *cap) {
+			*cap = *cap == 0 ? 64 : *cap * 2;
+			*idx = xrealloc(*idx, *cap * sizeof(**idx));
+		}
+		(*idx)[(*n)++] = i;
+	}
+	return 0;
+}
+
+int imap_view_resolve(const struct imap_view *v, const char *set, bool uid,
+                      size_t **idx_r, size_t *count_r, const char **error_r)
+{
+	struct seqset ss;
+	size_t *idx = NULL, n = 0, cap = 0;
+	if (seqset_parse(set, SEQSET_MAX_RANGES, &ss, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < ss.count; i++) {
+		if (resolve_range(v, ss.ranges[i], uid, &idx, &n, &cap) < 0) {
+			*error_r = "Invalid message sequence number";
+			free(idx);
+			seqset_free(&ss);
+			return -1;
+		}
+	}
+	bool several = ss.count > 1;
+	seqset_free(&ss);
+	if (several && n > 1) {
+		qsort(idx, n, sizeof(*idx), size_cmp);
+		size_t j = 1;
+		for (size_t i = 1; i < n; i++) {
+			if (idx[i] != idx[j - 1])
+				idx[j++] = idx[i];
+		}
+		n = j;
+	}
+	*idx_r = idx;
+	*count_r = n;
+	return 0;
+}
+
+uint32_t *imap_view_uids(const struct imap_view *v, const size_t *idx,
+                         size_t count)
+{
+	uint32_t *uids = xmalloc((count == 0 ? 1 : count) * sizeof(*uids));
+	for (size_t i = 0; i < count; i++)
+		uids[i] = v->msgs[idx[i]].uid;
+	return uids;
+}
+
+void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count)
+{
+	for (size_t i = 0; i < count;) {
+		size_t j = i;
+		while (j + 1 < count && uids[j + 1] == uids[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i == 0 ? "" : ",", uids[i]);
+		if (j > i)
+			buf_printf(out, ":%u", uids[j]);
+		i = j + 1;
+	}
+}

@@ -621,3 +621,354 @@ def read_config_output(text):
                                    interpolation=None)
     cp.read_string(text)
     return cp
+
+
+# ----------------------------------------------------------------------
+# mail-store helpers (issue 3): messages, APPEND, SELECT, response parsers.
+# Message bodies in tests are ASCII, so a literal's length in bytes equals
+# its length in characters of the decoded line.
+
+def make_message(subject="test", body="Hello.\r\n", sender="a@example.org",
+                 to="b@example.org", date="Wed, 14 Jul 2021 02:44:25 -0700",
+                 headers=(), eol="\r\n"):
+    """An RFC 5322 message as bytes (ASCII), with eol line ends."""
+    lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}",
+             f"Date: {date}", f"Message-ID: <{subject.replace(' ', '.')}"
+             "@test.example>", *headers, ""]
+    text = eol.join(lines) + eol + body.replace("\r\n", "\n").replace(
+        "\n", eol)
+    return text.encode()
+
+
+def crlf(data):
+    """data with every line end made CRLF (how roost stores messages)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _tokenize(s, i=0):
+    """Parse IMAP response data from s[i:] into nested Python lists of
+    str (atoms, quoted strings, literal contents) and None (NIL). Returns
+    (list, index after). Stops at an unmatched ')' or the end."""
+    out = []
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == " ":
+            i += 1
+        elif c == "(":
+            sub, i = _tokenize(s, i + 1)
+            out.append(sub)
+        elif c == ")":
+            return out, i + 1
+        elif c == '"':
+            j = i + 1
+            buf = []
+            while s[j] != '"':
+                if s[j] == "\\":
+                    j += 1
+                buf.append(s[j])
+                j += 1
+            out.append(Quoted("".join(buf)))
+            i = j + 1
+        elif c == "{":
+            m = re.compile(r"\{(\d+)\}\r\n").match(s, i)
+            assert m, f"bad literal at {s[i:i + 20]!r}"
+            size = int(m.group(1))
+            out.append(Quoted(s[m.end():m.end() + size]))
+            i = m.end() + size
+        else:
+            # an atom; '[' ... ']' belongs to it (BODY[HEADER], BODY[])
+            j = i
+            depth = 0
+            while j < n:
+                ch = s[j]
+                if ch == "[":
+                    depth += 1
+                elif ch == "]":
+                    depth -= 1
+                elif depth == 0 and ch in " ()":
+                    break
+                j += 1
+            atom = s[i:j]
+            out.append(None if atom.upper() == "NIL" else atom)
+            i = j
+    return out, i
+
+
+class Quoted(str):
+    """A string that came as a quoted string or literal (not an atom)."""
+
+
+def parse_data(s):
+    return _tokenize(s)[0]
+
+
+def parse_fetch(line):
+    """`* n FETCH (k v ...)` -> (n, {KEY: value}) with upper-case keys;
+    FLAGS values are lists of str. None if line is not a FETCH."""
+    m = re.match(r"^\* (\d+) FETCH \(", line, re.I)
+    if not m:
+        return None
+    items, _ = _tokenize(line, m.end())
+    assert len(items) % 2 == 0, f"odd FETCH item list: {line!r}"
+    d = {}
+    for k, v in zip(items[0::2], items[1::2]):
+        key = k.upper()
+        assert key not in d, f"FETCH item {key} twice: {line!r}"
+        d[key] = v
+    return int(m.group(1)), d
+
+
+def fetches(resp):
+    """All untagged FETCH responses of a Response as [(seq, dict)]."""
+    out = []
+    for ln in resp.untagged:
+        f = parse_fetch(ln)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+LIST_RE = re.compile(
+    r'^\* (LIST|LSUB) \(([^)]*)\) (NIL|"(?:[^"\\]|\\.)") (.+)$', re.I)
+
+
+class ListEntry:
+    def __init__(self, kind, attrs, delim, name, extra):
+        self.kind = kind
+        self.attrs = attrs            # set of str, original case
+        self.delim = delim
+        self.name = name
+        self.extra = extra            # extended data items (list) or []
+
+    @property
+    def attrs_lower(self):
+        return {a.lower() for a in self.attrs}
+
+    def has(self, attr):
+        return attr.lower() in self.attrs_lower
+
+    def __repr__(self):
+        return f"ListEntry({self.kind} {self.attrs} {self.name!r} {self.extra})"
+
+
+def parse_list_line(line):
+    """One `* LIST (attrs) "/" name [extended]` line; None if not LIST or
+    LSUB. Asserts the mailbox name is a valid atom or quoted string or
+    literal (astring)."""
+    m = LIST_RE.match(line)
+    if not m:
+        assert not re.match(r"^\* (LIST|LSUB) ", line, re.I), \
+            f"malformed LIST line: {line!r}"
+        return None
+    attrs = set(m.group(2).split())
+    delim = None if m.group(3).upper() == "NIL" else \
+        parse_data(m.group(3))[0]
+    rest = parse_data(m.group(4))
+    assert rest, f"LIST without a name: {line!r}"
+    name = rest[0]
+    assert isinstance(name, str), f"LIST name not a string: {line!r}"
+    if not isinstance(name, Quoted):
+        # an atom: only ATOM-CHARs plus ']' (astring) are allowed
+        assert re.match(r'^[^(){ %*"\\\x00-\x1f\x7f]+$', name), \
+            f"LIST name {name!r} must be quoted: {line!r}"
+    return ListEntry(m.group(1).upper(), attrs, delim, str(name), rest[1:])
+
+
+def list_entries(resp, kind=None):
+    out = []
+    for ln in resp.untagged:
+        e = parse_list_line(ln)
+        if e is not None and (kind is None or e.kind == kind.upper()):
+            out.append(e)
+    return out
+
+
+def list_map(resp, kind=None):
+    """name -> ListEntry; asserts no name is listed twice."""
+    d = {}
+    for e in list_entries(resp, kind):
+        assert e.name not in d, f"{e.name!r} listed twice: {resp.lines!r}"
+        d[e.name] = e
+    return d
+
+
+STATUS_RE = re.compile(r"^\* STATUS (.+) \(([^()]*)\)$", re.I)
+
+
+def parse_status_line(line):
+    """`* STATUS name (K v ...)` -> (name, {K: int}); None otherwise."""
+    m = STATUS_RE.match(line)
+    if not m:
+        assert not re.match(r"^\* STATUS ", line, re.I), \
+            f"malformed STATUS line: {line!r}"
+        return None
+    name = parse_data(m.group(1))
+    assert len(name) == 1, f"bad STATUS name: {line!r}"
+    toks = m.group(2).split()
+    assert len(toks) % 2 == 0, line
+    items = {}
+    for k, v in zip(toks[0::2], toks[1::2]):
+        assert re.match(r"^\d+$", v), f"STATUS value not a number: {line!r}"
+        items[k.upper()] = int(v)
+    return str(name[0]), items
+
+
+def resp_code(line):
+    """(CODE, args-str or None) of `[CODE args]` right after the status
+    word of a tagged or untagged OK/NO/BAD/BYE line; None if absent."""
+    m = re.match(r"^\S+ (?:OK|NO|BAD|BYE|PREAUTH) \[([^\] ]+)(?: ([^\]]*))?\]",
+                 line, re.I)
+    if not m:
+        return None
+    return m.group(1).upper(), m.group(2)
+
+
+def expand_uidset(s):
+    """'1:3,7' -> [1, 2, 3, 7] (ranges in either order, no '*')."""
+    out = []
+    for part in s.split(","):
+        if ":" in part:
+            a, b = (int(x) for x in part.split(":"))
+            lo, hi = min(a, b), max(a, b)
+            out.extend(range(lo, hi + 1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def appenduid(resp):
+    """(uidvalidity, [uids]) from a tagged OK [APPENDUID v set]."""
+    code = resp_code(resp.tagged or "")
+    assert code and code[0] == "APPENDUID", \
+        f"no APPENDUID in {resp.tagged!r} ({resp.lines!r})"
+    m = re.match(r"^(\d+) ([\d:,]+)$", code[1] or "")
+    assert m, f"bad APPENDUID syntax: {resp.tagged!r}"
+    return int(m.group(1)), expand_uidset(m.group(2))
+
+
+def copyuid(line):
+    """(uidvalidity, [src uids], [dst uids]) from a [COPYUID v s d] line."""
+    code = resp_code(line or "")
+    assert code and code[0] == "COPYUID", f"no COPYUID in {line!r}"
+    m = re.match(r"^(\d+) ([\d:,]+) ([\d:,]+)$", code[1] or "")
+    assert m, f"bad COPYUID syntax: {line!r}"
+    return int(m.group(1)), expand_uidset(m.group(2)), \
+        expand_uidset(m.group(3))
+
+
+class SelectInfo:
+    """What SELECT/EXAMINE said, parsed strictly."""
+
+    def __init__(self, resp):
+        self.resp = resp
+        self.flags = None
+        self.permanentflags = None
+        self.exists = None
+        self.recent = None
+        self.unseen = None
+        self.uidvalidity = None
+        self.uidnext = None
+        self.access = None
+        for ln in resp.untagged:
+            m = re.match(r"^\* FLAGS \(([^()]*)\)$", ln, re.I)
+            if m:
+                assert self.flags is None, f"FLAGS twice: {resp.lines!r}"
+                self.flags = m.group(1).split()
+                continue
+            m = re.match(r"^\* (\d+) (EXISTS|RECENT)$", ln, re.I)
+            if m:
+                setattr(self, m.group(2).lower(), int(m.group(1)))
+                continue
+            code = resp_code(ln)
+            if code is None:
+                continue
+            name, args = code
+            if name == "PERMANENTFLAGS":
+                mm = re.match(r"^\(([^()]*)\)$", args or "")
+                assert mm, f"bad PERMANENTFLAGS: {ln!r}"
+                self.permanentflags = mm.group(1).split()
+            elif name in ("UNSEEN", "UIDVALIDITY", "UIDNEXT"):
+                assert re.match(r"^\d+$", args or ""), f"bad {name}: {ln!r}"
+                setattr(self, name.lower(), int(args))
+        code = resp_code(resp.tagged or "")
+        if code:
+            self.access = code[0]
+
+    def __repr__(self):
+        return f"SelectInfo({self.resp.lines!r})"
+
+
+def _client_append(self, mailbox, msg, flags=None, date=None, sync=False):
+    """APPEND one message (a LITERAL+ literal unless sync) -> Response."""
+    if isinstance(msg, str):
+        msg = msg.encode()
+    tag = self.next_tag()
+    head = f"{tag} APPEND {quote(mailbox)}"
+    if flags is not None:
+        head += f" ({flags})" if not flags.startswith("(") else f" {flags}"
+    if date is not None:
+        head += f' "{date}"'
+    if sync:
+        self.send(f"{head} {{{len(msg)}}}\r\n")
+        r = self.read_response(tag)
+        if r.continuation is None:
+            return r
+        self.send(msg + b"\r\n")
+        return self.read_response(tag)
+    self.send(f"{head} {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    return self.read_response(tag)
+
+
+def _client_select(self, mailbox, examine=False):
+    """SELECT (or EXAMINE) -> SelectInfo (whatever the status)."""
+    r = self.cmd(f"{'EXAMINE' if examine else 'SELECT'} {quote(mailbox)}")
+    return SelectInfo(r)
+
+
+def _client_uids(self):
+    """seq -> uid of the selected mailbox, via FETCH 1:* UID (empty when
+    the mailbox has no messages; uses UID FETCH so it is never BAD)."""
+    r = self.ok("UID FETCH 1:* (UID)")
+    return {seq: int(d["UID"]) for seq, d in fetches(r)}
+
+
+Client.append = _client_append
+Client.select = _client_select
+Client.uids = _client_uids
+
+
+def _server_kill9(self):
+    """SIGKILL the server, wait for it and its log readers; the log so far
+    must hold no sanitizer report."""
+    assert self.running(), "server not running"
+    self.proc.send_signal(signal.SIGKILL)
+    self.wait_exit()
+    self.assert_no_sanitizer_errors()
+
+
+def _server_restart(self, extra_args=None):
+    """Start the server again on the same data dir and config after it
+    exited (stop() or kill9()); it listens on new ports. The previous
+    runs' log lines move to self.old_log."""
+    assert not self.running(), "restart() of a running server"
+    if self.proc is not None:
+        self.wait_exit()
+    with self._cond:
+        self.old_log = getattr(self, "old_log", []) + self.log
+        self.log = []
+        self.out = []
+    self._threads = []
+    self.listeners = []
+    self.imap_port = self.imaps_port = None
+    return self.start(extra_args)
+
+
+def _server_user_dir(self, user):
+    """DATA/mail/USER, where the local store keeps index.db and Maildir."""
+    return self.data / "mail" / user
+
+
+RoostServer.kill9 = _server_kill9
+RoostServer.restart = _server_restart
+RoostServer.user_dir = _server_user_dir

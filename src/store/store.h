@@ -141,8 +141,8 @@ enum store_status store_status(struct store *st, const char *name,
 
 struct store_msg {
 	uint32_t uid;
-	uint32_t flags;  /* STORE_FLAG_* */
-	char *keywords;  /* space-separated, NULL when none */
+	uint32_t flags;       /* STORE_FLAG_* */
+	char *keywords;       /* space-separated, NULL when none */
 	int64_t internaldate; /* Unix seconds */
 	int tz_offset_min;    /* the zone INTERNALDATE is shown in */
 	int64_t savedate;
@@ -215,8 +215,7 @@ enum store_flag_op {
 enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
                                   const uint32_t *uids, size_t uid_count,
                                   enum store_flag_op op, uint32_t flags,
-                                  const char *keywords,
-                                  uint64_t unchangedsince,
+                                  const char *keywords, uint64_t unchangedsince,
                                   struct store_msg **out_r, size_t *count_r);
 
 /* COPY/MOVE of the given UIDs (ascending) into dest. src_uids_r and
@@ -226,9 +225,8 @@ enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
 enum store_status store_copy(struct store *st, uint64_t mailbox_id,
                              const uint32_t *uids, size_t uid_count,
                              const char *dest, bool move,
-                             uint32_t *dest_uidvalidity_r,
-                             uint32_t *src_uids_r, uint32_t *dest_uids_r,
-                             size_t *count_r);
+                             uint32_t *dest_uidvalidity_r, uint32_t *src_uids_r,
+                             uint32_t *dest_uids_r, size_t *count_r);
 
 /* EXPUNGE: remove the messages with \Deleted; with uids (ascending) only
  * those among them (UID EXPUNGE). *expunged_r (malloc'd, ascending, free
@@ -240,8 +238,7 @@ enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
 
 /* Open a message's file for reading: *fd_r (close it) and its size. */
 enum store_status store_open_message(struct store *st, uint64_t mailbox_id,
-                                     uint32_t uid, int *fd_r,
-                                     uint64_t *size_r);
+                                     uint32_t uid, int *fd_r, uint64_t *size_r);
 
 /* ---- quota ---- */
 

@@ -1,0 +1,812 @@
+/* Unit tests for the local store backend (store/store.h), each on a
+ * fresh store in a temporary directory. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "store/store.h"
+
+static char data_dir[PATH_MAX];
+static struct store_settings set;
+
+static int setup(void **state)
+{
+	strcpy(data_dir, "/tmp/roost-test-store-XXXXXX");
+	assert_non_null(mkdtemp(data_dir));
+	memset(&set, 0, sizeof(set));
+	set.data_dir = data_dir;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", data_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct store *open_store(void)
+{
+	enum store_status ret = STORE_ERROR;
+	struct store *st = store_open(&set, "alice", &ret);
+	assert_int_equal(ret, STORE_OK);
+	assert_non_null(st);
+	return st;
+}
+
+static void upath(char *out, const char *rel)
+{
+	snprintf(out, PATH_MAX, "%s/mail/alice/%s", data_dir, rel);
+}
+
+static int count_files(const char *rel)
+{
+	char path[PATH_MAX];
+	upath(path, rel);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The name of the file in rel (a directory) whose name holds needle, or
+ * "" if none. */
+static void find_file(const char *rel, const char *needle, char *out)
+{
+	char path[PATH_MAX];
+	upath(path, rel);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	struct dirent *de;
+	out[0] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, needle) != NULL)
+			strcpy(out, de->d_name);
+	}
+	closedir(d);
+}
+
+static uint32_t append1(struct store *st, const char *mbox, const char *text,
+                        uint32_t flags, const char *kw)
+{
+	struct store_append_msg m = {.data = text,
+	                             .size = strlen(text),
+	                             .flags = flags,
+	                             .keywords = kw};
+	uint32_t uidv = 0, uid = 0;
+	assert_int_equal(store_append(st, mbox, &m, 1, &uidv, &uid), STORE_OK);
+	assert_true(uidv > 0);
+	return uid;
+}
+
+static uint64_t mbox_id(struct store *st, const char *name)
+{
+	struct store_changes c;
+	assert_int_equal(store_sync(st, name, 0, false, &c), STORE_OK);
+	uint64_t id = c.mailbox_id;
+	store_changes_free(&c);
+	return id;
+}
+
+static const struct store_mailbox_info *
+find_mailbox(const struct store_mailbox_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		if (strcmp(l->items[i].name, name) == 0)
+			return &l->items[i];
+	}
+	return NULL;
+}
+
+static void test_new_store(void **state)
+{
+	struct store *st = open_store();
+	struct store_mailbox_list l;
+	assert_int_equal(store_list(st, &l), STORE_OK);
+	assert_int_equal(l.count, 6);
+	static const char *const names[] = {"Archive", "Drafts", "INBOX",
+	                                    "Junk",    "Sent",   "Trash"};
+	static const uint32_t uses[] = {
+	        STORE_USE_ARCHIVE, STORE_USE_DRAFTS, 0,
+	        STORE_USE_JUNK,    STORE_USE_SENT,   STORE_USE_TRASH};
+	for (size_t i = 0; i < 6; i++) {
+		assert_string_equal(l.items[i].name, names[i]);
+		assert_int_equal(l.items[i].special_use, uses[i]);
+		assert_true(l.items[i].subscribed);
+		assert_false(l.items[i].noselect);
+	}
+	store_mailbox_list_free(&l);
+	struct store_name_list s;
+	assert_int_equal(store_subscriptions(st, &s), STORE_OK);
+	assert_int_equal(s.count, 6);
+	store_name_list_free(&s);
+	store_close(&st);
+	assert_null(st);
+	enum store_status ret;
+	assert_null(store_open(&set, "../x", &ret));
+	assert_int_equal(ret, STORE_BADNAME);
+	assert_null(store_open(&set, "", &ret));
+	assert_null(store_open(&set, ".hidden", &ret));
+}
+
+static void test_names(void **state)
+{
+	struct store *st = open_store();
+	static const char *const bad[] = {"",      "/a", "a/",    "a//b",
+	                                  "a/./b", "..", "a\x01", "a\x7f"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(store_create(st, bad[i], 0), STORE_BADNAME);
+	char longname[600];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(store_create(st, longname, 0), STORE_BADNAME);
+	assert_int_equal(store_create(st, "a.b%c", 0), STORE_OK);
+	assert_int_equal(count_files("Maildir/.a%2Eb%25c/cur"), 0);
+	store_close(&st);
+}
+
+static void test_create_delete(void **state)
+{
+	struct store *st = open_store();
+	assert_int_equal(store_create(st, "a/b/c", 0), STORE_OK);
+	assert_int_equal(store_create(st, "a/b", 0), STORE_ALREADYEXISTS);
+	struct store_mailbox_list l;
+	assert_int_equal(store_list(st, &l), STORE_OK);
+	assert_false(find_mailbox(&l, "a")->noselect);
+	assert_false(find_mailbox(&l, "a/b")->noselect);
+	store_mailbox_list_free(&l);
+	append1(st, "a", "Subject: x\r\n\r\nbody\r\n", 0, NULL);
+	/* a mailbox with children becomes \Noselect */
+	assert_int_equal(store_delete(st, "a"), STORE_OK);
+	struct store_status_info si;
+	assert_int_equal(store_status(st, "a", &si), STORE_NOSELECT);
+	assert_int_equal(store_delete(st, "a"), STORE_HASCHILDREN);
+	assert_int_equal(store_delete(st, "a/b/c"), STORE_OK);
+	assert_int_equal(store_delete(st, "a/b"), STORE_OK);
+	assert_int_equal(store_list(st, &l), STORE_OK);
+	assert_true(find_mailbox(&l, "a")->noselect);
+	assert_null(find_mailbox(&l, "a/b"));
+	store_mailbox_list_free(&l);
+	/* CREATE makes a \Noselect mailbox selectable again */
+	assert_int_equal(store_create(st, "a", 0), STORE_OK);
+	assert_int_equal(store_status(st, "a", &si), STORE_OK);
+	assert_int_equal(si.messages, 0);
+	assert_int_equal(store_delete(st, "a"), STORE_OK);
+	assert_int_equal(store_delete(st, "a"), STORE_NONEXISTENT);
+	assert_int_equal(store_delete(st, "INBOX"), STORE_CANNOT);
+	store_close(&st);
+}
+
+static void test_rename(void **state)
+{
+	struct store *st = open_store();
+	assert_int_equal(store_create(st, "x/y", 0), STORE_OK);
+	uint32_t uid = append1(st, "x/y", "a\r\n", 0, NULL);
+	uint64_t id = mbox_id(st, "x/y");
+	struct store_status_info before, after;
+	assert_int_equal(store_status(st, "x/y", &before), STORE_OK);
+	assert_int_equal(store_rename(st, "x", "x/z"), STORE_CANNOT);
+	assert_int_equal(store_rename(st, "x", "Sent"), STORE_ALREADYEXISTS);
+	assert_int_equal(store_rename(st, "nope", "q"), STORE_NONEXISTENT);
+	assert_int_equal(store_rename(st, "x", "p/q"), STORE_OK);
+	assert_int_equal(store_status(st, "x/y", &after), STORE_NONEXISTENT);
+	assert_int_equal(store_status(st, "p/q/y", &after), STORE_OK);
+	assert_int_equal(after.uidvalidity, before.uidvalidity);
+	assert_int_equal(after.messages, 1);
+	assert_int_equal(mbox_id(st, "p/q/y"), id);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, id, uid, &fd, &size), STORE_OK);
+	assert_int_equal(size, 3);
+	close(fd);
+	/* INBOX: its messages move, it stays */
+	append1(st, "INBOX", "one\r\n", 0, NULL);
+	append1(st, "INBOX", "two\r\n", STORE_FLAG_SEEN, "$Work");
+	assert_int_equal(store_rename(st, "INBOX", "Old/inbox"), STORE_OK);
+	assert_int_equal(store_status(st, "INBOX", &after), STORE_OK);
+	assert_int_equal(after.messages, 0);
+	assert_int_equal(store_status(st, "Old/inbox", &after), STORE_OK);
+	assert_int_equal(after.messages, 2);
+	assert_int_equal(count_files("Maildir/cur"), 0);
+	assert_int_equal(count_files("Maildir/.Old.inbox/cur"), 2);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "Old/inbox", 0, false, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 2);
+	assert_string_equal(c.msgs[1].keywords, "$Work");
+	assert_int_equal(
+	        store_open_message(st, c.mailbox_id, c.msgs[1].uid, &fd, &size),
+	        STORE_OK);
+	close(fd);
+	store_changes_free(&c);
+	store_close(&st);
+}
+
+static void test_subscribe(void **state)
+{
+	struct store *st = open_store();
+	assert_int_equal(store_subscribe(st, "Junk", false), STORE_OK);
+	assert_int_equal(store_subscribe(st, "nonexistent/x", true), STORE_OK);
+	store_close(&st);
+	st = open_store();
+	struct store_name_list s;
+	assert_int_equal(store_subscriptions(st, &s), STORE_OK);
+	assert_int_equal(s.count, 6);
+	assert_string_equal(s.names[5], "nonexistent/x");
+	store_name_list_free(&s);
+	store_close(&st);
+}
+
+static void test_append(void **state)
+{
+	struct store *st = open_store();
+	struct store_append_msg m[2] = {
+	        {.data = "a\nb\r\nc\n",
+	         .size = 7,
+	         .flags = STORE_FLAG_SEEN,
+	         .keywords = "$Label1 foo",
+	         .internaldate = 1000000000,
+	         .tz_offset_min = 120},
+	        {.data = "x", .size = 1, .flags = 0xffff}};
+	uint32_t uidv, uids[2];
+	assert_int_equal(store_append(st, "INBOX", m, 2, &uidv, uids),
+	                 STORE_OK);
+	assert_int_equal(uids[0], 1);
+	assert_int_equal(uids[1], 2);
+	assert_int_equal(store_append(st, "nope", m, 1, &uidv, uids),
+	                 STORE_NONEXISTENT);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &c), STORE_OK);
+	assert_int_equal(c.uidvalidity, uidv);
+	assert_int_equal(c.uidnext, 3);
+	assert_int_equal(c.msg_count, 2);
+	assert_int_equal(c.msgs[0].size, 10);
+	assert_int_equal(c.msgs[0].flags, STORE_FLAG_SEEN);
+	assert_string_equal(c.msgs[0].keywords, "$Label1 foo");
+	assert_int_equal(c.msgs[0].internaldate, 1000000000);
+	assert_int_equal(c.msgs[0].tz_offset_min, 120);
+	assert_int_equal(c.msgs[1].flags, STORE_FLAGS_ALL);
+	assert_null(c.msgs[1].keywords);
+	assert_int_equal(c.keyword_count, 2);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, c.mailbox_id, 1, &fd, &size),
+	                 STORE_OK);
+	char buf[32];
+	assert_int_equal(read(fd, buf, sizeof(buf)), 10);
+	assert_memory_equal(buf, "a\r\nb\r\nc\r\n", 10);
+	close(fd);
+	assert_int_equal(size, 10);
+	store_changes_free(&c);
+	char name[PATH_MAX];
+	find_file("Maildir/cur", ",U=1:", name);
+	assert_non_null(strstr(name, ",S=10,U=1:2,Sab"));
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+	store_close(&st);
+}
+
+static void test_uids_never_reused(void **state)
+{
+	struct store *st = open_store();
+	for (int i = 0; i < 3; i++)
+		append1(st, "INBOX", "m\r\n", STORE_FLAG_DELETED, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	uint32_t *exp;
+	size_t n;
+	assert_int_equal(store_expunge(st, id, NULL, 0, false, &exp, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 3);
+	free(exp);
+	store_close(&st);
+	st = open_store();
+	assert_int_equal(append1(st, "INBOX", "m\r\n", 0, NULL), 4);
+	store_close(&st);
+	/* index loss: the floor in roost-mailbox keeps them */
+	char path[PATH_MAX];
+	upath(path, "index.db");
+	unlink(path);
+	upath(path, "index.db-wal");
+	unlink(path);
+	upath(path, "index.db-shm");
+	unlink(path);
+	st = open_store();
+	assert_int_equal(append1(st, "INBOX", "m\r\n", 0, NULL), 5);
+	store_close(&st);
+}
+
+static void test_uidvalidity(void **state)
+{
+	struct store *st = open_store();
+	struct store_status_info a, b;
+	assert_int_equal(store_create(st, "t", 0), STORE_OK);
+	assert_int_equal(store_status(st, "t", &a), STORE_OK);
+	store_close(&st);
+	st = open_store();
+	assert_int_equal(store_status(st, "t", &b), STORE_OK);
+	assert_int_equal(a.uidvalidity, b.uidvalidity);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_delete(st, "t"), STORE_OK);
+		assert_int_equal(store_create(st, "t", 0), STORE_OK);
+		assert_int_equal(store_status(st, "t", &b), STORE_OK);
+		assert_true(b.uidvalidity > a.uidvalidity);
+		a = b;
+	}
+	store_close(&st);
+}
+
+static void test_sync_changes(void **state)
+{
+	struct store *st = open_store();
+	append1(st, "INBOX", "1\r\n", 0, NULL);
+	append1(st, "INBOX", "2\r\n", 0, NULL);
+	append1(st, "INBOX", "3\r\n", STORE_FLAG_DELETED, NULL);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 3);
+	assert_int_equal(c.expunged_count, 0);
+	uint64_t since = c.highestmodseq, id = c.mailbox_id;
+	store_changes_free(&c);
+	uint32_t uid1 = 1, *exp;
+	struct store_msg *out;
+	size_t n;
+	assert_int_equal(store_set_flags(st, id, &uid1, 1, STORE_FLAGS_ADD,
+	                                 STORE_FLAG_FLAGGED, NULL, 0, &out, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 1);
+	store_msg_free(&out[0]);
+	free(out);
+	assert_int_equal(store_expunge(st, id, NULL, 0, false, &exp, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(exp[0], 3);
+	free(exp);
+	append1(st, "INBOX", "4\r\n", 0, NULL);
+	assert_int_equal(store_sync_id(st, id, since, false, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 2);
+	assert_int_equal(c.msgs[0].uid, 1);
+	assert_int_equal(c.msgs[0].flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(c.msgs[1].uid, 4);
+	assert_int_equal(c.expunged_count, 1);
+	assert_int_equal(c.expunged[0], 3);
+	assert_true(c.highestmodseq > since);
+	store_changes_free(&c);
+	/* nothing new: nothing reported */
+	assert_int_equal(store_sync_id(st, id, since + 100, false, &c),
+	                 STORE_OK);
+	assert_int_equal(c.msg_count, 0);
+	store_changes_free(&c);
+	assert_int_equal(store_delete(st, "Junk"), STORE_OK);
+	store_close(&st);
+}
+
+static void test_recent(void **state)
+{
+	struct store *st = open_store();
+	append1(st, "INBOX", "1\r\n", 0, NULL);
+	append1(st, "INBOX", "2\r\n", 0, NULL);
+	struct store_status_info si;
+	assert_int_equal(store_status(st, "INBOX", &si), STORE_OK);
+	assert_int_equal(si.recent, 2);
+	assert_int_equal(si.unseen, 2);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &c), STORE_OK);
+	assert_int_equal(c.recent_uid, 1);
+	store_changes_free(&c);
+	assert_int_equal(store_sync(st, "INBOX", 0, true, &c), STORE_OK);
+	assert_int_equal(c.recent_uid, 1);
+	store_changes_free(&c);
+	assert_int_equal(store_sync(st, "INBOX", 0, true, &c), STORE_OK);
+	assert_int_equal(c.recent_uid, 3);
+	store_changes_free(&c);
+	assert_int_equal(store_status(st, "INBOX", &si), STORE_OK);
+	assert_int_equal(si.recent, 0);
+	append1(st, "INBOX", "3\r\n", 0, NULL);
+	assert_int_equal(store_status(st, "INBOX", &si), STORE_OK);
+	assert_int_equal(si.recent, 1);
+	store_close(&st);
+}
+
+static void test_set_flags(void **state)
+{
+	struct store *st = open_store();
+	append1(st, "INBOX", "1\r\n", 0, NULL);
+	append1(st, "INBOX", "2\r\n", STORE_FLAG_SEEN, "old");
+	uint64_t id = mbox_id(st, "INBOX");
+	uint32_t uids[] = {1, 2, 9};
+	struct store_msg *out;
+	size_t n;
+	assert_int_equal(store_set_flags(st, id, uids, 3, STORE_FLAGS_ADD,
+	                                 STORE_FLAG_FLAGGED, "$Foo OLD", 0,
+	                                 &out, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].flags, STORE_FLAG_FLAGGED);
+	assert_string_equal(out[0].keywords, "old $Foo");
+	assert_int_equal(out[1].flags, STORE_FLAG_FLAGGED | STORE_FLAG_SEEN);
+	uint64_t modseq = out[0].modseq;
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&out[i]);
+	free(out);
+	char name[PATH_MAX];
+	find_file("Maildir/cur", ",U=2:", name);
+	assert_non_null(strstr(name, ":2,FSab"));
+	/* unchangedsince below the modseq: nothing changes */
+	assert_int_equal(store_set_flags(st, id, uids, 1, STORE_FLAGS_REPLACE,
+	                                 0, NULL, modseq - 1, &out, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(out[0].modseq, modseq);
+	store_msg_free(&out[0]);
+	free(out);
+	assert_int_equal(store_set_flags(st, id, uids + 1, 1,
+	                                 STORE_FLAGS_REMOVE, STORE_FLAG_SEEN,
+	                                 "old", modseq, &out, &n),
+	                 STORE_OK);
+	assert_int_equal(out[0].flags, STORE_FLAG_FLAGGED);
+	assert_string_equal(out[0].keywords, "$Foo");
+	assert_true(out[0].modseq > modseq);
+	store_msg_free(&out[0]);
+	free(out);
+	find_file("Maildir/cur", ",U=2:", name);
+	assert_non_null(strstr(name, ":2,Fb"));
+	assert_int_equal(store_set_flags(st, id, uids + 1, 1,
+	                                 STORE_FLAGS_REPLACE, STORE_FLAG_DRAFT,
+	                                 NULL, 0, &out, &n),
+	                 STORE_OK);
+	assert_null(out[0].keywords);
+	store_msg_free(&out[0]);
+	free(out);
+	find_file("Maildir/cur", ",U=2:", name);
+	assert_non_null(strstr(name, ":2,D"));
+	assert_int_equal(count_files("Maildir/cur"), 2);
+	store_close(&st);
+}
+
+static void test_copy_move(void **state)
+{
+	struct store *st = open_store();
+	append1(st, "INBOX", "1\r\n", STORE_FLAG_SEEN, "k1");
+	append1(st, "INBOX", "2\r\n", 0, NULL);
+	append1(st, "INBOX", "3\r\n", 0, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	uint32_t uids[] = {1, 2, 7}, src[3], dst[3], uidv;
+	size_t n;
+	assert_int_equal(store_copy(st, id, uids, 3, "Archive", false, &uidv,
+	                            src, dst, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(src[0], 1);
+	assert_int_equal(dst[0], 1);
+	assert_int_equal(src[1], 2);
+	assert_int_equal(dst[1], 2);
+	assert_int_equal(
+	        store_copy(st, id, uids, 1, "nope", false, &uidv, src, dst, &n),
+	        STORE_NONEXISTENT);
+	uint32_t mv[] = {2, 3};
+	assert_int_equal(
+	        store_copy(st, id, mv, 2, "Archive", true, &uidv, src, dst, &n),
+	        STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(dst[0], 3);
+	assert_int_equal(dst[1], 4);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "Archive", 0, false, &c), STORE_OK);
+	assert_int_equal(uidv, c.uidvalidity);
+	assert_int_equal(c.msg_count, 4);
+	assert_int_equal(c.msgs[0].flags, STORE_FLAG_SEEN);
+	assert_string_equal(c.msgs[0].keywords, "k1");
+	store_changes_free(&c);
+	assert_int_equal(store_sync(st, "INBOX", 1, false, &c), STORE_OK);
+	assert_int_equal(c.expunged_count, 2);
+	store_changes_free(&c);
+	assert_int_equal(count_files("Maildir/cur"), 1);
+	assert_int_equal(count_files("Maildir/.Archive/cur"), 4);
+	assert_int_equal(count_files("Maildir/.Archive/tmp"), 0);
+	store_close(&st);
+}
+
+static void test_expunge(void **state)
+{
+	struct store *st = open_store();
+	for (int i = 0; i < 4; i++)
+		append1(st, "INBOX", "x\r\n", i == 0 ? 0 : STORE_FLAG_DELETED,
+		        NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	uint32_t only[] = {1, 2, 3}, *exp;
+	size_t n;
+	assert_int_equal(store_expunge(st, id, only, 3, true, &exp, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(exp[0], 2);
+	assert_int_equal(exp[1], 3);
+	free(exp);
+	assert_int_equal(store_expunge(st, id, NULL, 0, false, &exp, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(exp[0], 4);
+	free(exp);
+	assert_int_equal(store_expunge(st, id, NULL, 0, false, &exp, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 0);
+	free(exp);
+	assert_int_equal(count_files("Maildir/cur"), 1);
+	struct store_quota q;
+	assert_int_equal(store_get_quota(st, &q), STORE_OK);
+	assert_int_equal(q.messages_used, 1);
+	assert_int_equal(q.bytes_used, 3);
+	store_close(&st);
+}
+
+static void test_quota(void **state)
+{
+	set.quota_messages = 2;
+	set.max_message_bytes = 100;
+	struct store *st = open_store();
+	append1(st, "INBOX", "1\r\n", 0, NULL);
+	struct store_append_msg m[2] = {{.data = "a", .size = 1},
+	                                {.data = "b", .size = 1}};
+	uint32_t uidv, uids[2];
+	assert_int_equal(store_append(st, "INBOX", m, 2, &uidv, uids),
+	                 STORE_OVERQUOTA);
+	assert_int_equal(count_files("Maildir/cur"), 1);
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+	char big[200];
+	memset(big, 'x', sizeof(big));
+	m[0].data = big;
+	m[0].size = sizeof(big);
+	assert_int_equal(store_append(st, "INBOX", m, 1, &uidv, uids),
+	                 STORE_TOOBIG);
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+	uint32_t one = 1, src, dst;
+	size_t n;
+	uint64_t id = mbox_id(st, "INBOX");
+	append1(st, "INBOX", "2\r\n", 0, NULL);
+	assert_int_equal(store_copy(st, id, &one, 1, "Sent", false, &uidv, &src,
+	                            &dst, &n),
+	                 STORE_OVERQUOTA);
+	assert_int_equal(count_files("Maildir/.Sent/tmp"), 0);
+	assert_int_equal(count_files("Maildir/.Sent/cur"), 0);
+	struct store_quota q;
+	assert_int_equal(store_get_quota(st, &q), STORE_OK);
+	assert_int_equal(q.messages_used, 2);
+	assert_int_equal(q.messages_limit, 2);
+	store_close(&st);
+}
+
+static void test_new_dir(void **state)
+{
+	struct store *st = open_store();
+	append1(st, "INBOX", "1\r\n", 0, "kw");
+	char path[PATH_MAX];
+	upath(path, "Maildir/new/1700000000.P1.other:2,FSa");
+	const char *text = "Subject: hi\n\nbody\n";
+	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+	upath(path, "Maildir/new/1700000001.P2.other");
+	assert_int_equal(write_file_atomic(path, "x\r\n", 3, 0600), 0);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, true, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 3);
+	assert_int_equal(c.msgs[1].uid, 2);
+	assert_int_equal(c.msgs[1].flags, STORE_FLAG_FLAGGED | STORE_FLAG_SEEN);
+	assert_string_equal(c.msgs[1].keywords, "kw");
+	assert_int_equal(c.msgs[1].size, strlen(text) + 3);
+	assert_int_equal(c.msgs[2].size, 3);
+	assert_int_equal(count_files("Maildir/new"), 0);
+	assert_int_equal(count_files("Maildir/cur"), 3);
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, c.mailbox_id, 2, &fd, &size),
+	                 STORE_OK);
+	assert_int_equal(size, strlen(text) + 3);
+	close(fd);
+	store_changes_free(&c);
+	store_close(&st);
+}
+
+/* A store with some state to compare after a rebuild. */
+static void fill_store(struct store *st)
+{
+	assert_int_equal(store_create(st, "Work/Projects", STORE_USE_FLAGGED),
+	                 STORE_OK);
+	assert_int_equal(store_subscribe(st, "Work/Projects", true), STORE_OK);
+	assert_int_equal(store_subscribe(st, "Trash", false), STORE_OK);
+	append1(st, "Work/Projects", "a\r\n", STORE_FLAG_ANSWERED, "$x");
+	append1(st, "Work/Projects", "b\r\n", STORE_FLAG_DELETED, NULL);
+	append1(st, "Work/Projects", "c\r\n", STORE_FLAG_SEEN, "$y $x");
+	uint64_t id = mbox_id(st, "Work/Projects");
+	uint32_t *exp;
+	size_t n;
+	assert_int_equal(store_expunge(st, id, NULL, 0, false, &exp, &n),
+	                 STORE_OK);
+	free(exp);
+}
+
+static void check_store(struct store *st, uint32_t uidvalidity)
+{
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "Work/Projects", 0, false, &c),
+	                 STORE_OK);
+	assert_int_equal(c.uidvalidity, uidvalidity);
+	assert_int_equal(c.uidnext, 4);
+	assert_int_equal(c.msg_count, 2);
+	assert_int_equal(c.msgs[0].uid, 1);
+	assert_int_equal(c.msgs[0].flags, STORE_FLAG_ANSWERED);
+	assert_string_equal(c.msgs[0].keywords, "$x");
+	assert_int_equal(c.msgs[1].uid, 3);
+	assert_int_equal(c.msgs[1].flags, STORE_FLAG_SEEN);
+	assert_string_equal(c.msgs[1].keywords, "$x $y");
+	assert_int_equal(c.msgs[1].size, 3);
+	store_changes_free(&c);
+	struct store_mailbox_list l;
+	assert_int_equal(store_list(st, &l), STORE_OK);
+	assert_int_equal(l.count, 8);
+	const struct store_mailbox_info *i = find_mailbox(&l, "Work/Projects");
+	assert_int_equal(i->special_use, STORE_USE_FLAGGED);
+	assert_true(i->subscribed);
+	assert_false(find_mailbox(&l, "Trash")->subscribed);
+	assert_int_equal(find_mailbox(&l, "Sent")->special_use, STORE_USE_SENT);
+	store_mailbox_list_free(&l);
+	assert_int_equal(append1(st, "Work/Projects", "d\r\n", 0, NULL), 4);
+}
+
+static uint32_t uidvalidity_of(struct store *st, const char *name)
+{
+	struct store_status_info si;
+	assert_int_equal(store_status(st, name, &si), STORE_OK);
+	return si.uidvalidity;
+}
+
+static void remove_index(bool garbage)
+{
+	static const char *const names[] = {"index.db", "index.db-wal",
+	                                    "index.db-shm"};
+	char path[PATH_MAX];
+	for (size_t i = 0; i < 3; i++) {
+		upath(path, names[i]);
+		unlink(path);
+	}
+	if (garbage) {
+		upath(path, "index.db");
+		char junk[8192];
+		memset(junk, 'G', sizeof(junk));
+		assert_int_equal(
+		        write_file_atomic(path, junk, sizeof(junk), 0600), 0);
+	}
+}
+
+static void test_index_loss(void **state)
+{
+	struct store *st = open_store();
+	fill_store(st);
+	uint32_t uidv = uidvalidity_of(st, "Work/Projects");
+	store_close(&st);
+	remove_index(false);
+	st = open_store();
+	check_store(st, uidv);
+	store_close(&st);
+}
+
+static void test_index_corrupt(void **state)
+{
+	struct store *st = open_store();
+	fill_store(st);
+	uint32_t uidv = uidvalidity_of(st, "Work/Projects");
+	store_close(&st);
+	remove_index(true);
+	st = open_store();
+	check_store(st, uidv);
+	store_close(&st);
+	char name[PATH_MAX];
+	find_file("", "index.db.corrupt-", name);
+	assert_true(name[0] != '\0');
+}
+
+static void test_reindex(void **state)
+{
+	struct store *st = open_store();
+	fill_store(st);
+	uint32_t uidv = uidvalidity_of(st, "Work/Projects");
+	uint64_t id = mbox_id(st, "Work/Projects");
+	assert_int_equal(store_reindex(&set, "alice"), STORE_OK);
+	/* the open handle sees the rebuilt index, with the same ids */
+	assert_int_equal(mbox_id(st, "Work/Projects"), id);
+	check_store(st, uidv);
+	store_close(&st);
+	assert_int_equal(store_reindex(&set, "a/b"), STORE_BADNAME);
+}
+
+static void test_roll_forward(void **state)
+{
+	struct store *st = open_store();
+	uint32_t uid = append1(st, "INBOX", "hello\r\n", STORE_FLAG_SEEN, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	store_close(&st);
+	/* as if the server died between the commit and the rename */
+	char name[PATH_MAX], from[PATH_MAX], to[PATH_MAX], rel[PATH_MAX];
+	find_file("Maildir/cur", ",U=1:", name);
+	snprintf(rel, sizeof(rel), "Maildir/cur/%s", name);
+	upath(from, rel);
+	*strstr(name, ",U=") = '\0';
+	snprintf(rel, sizeof(rel), "Maildir/tmp/%s", name);
+	upath(to, rel);
+	assert_int_equal(rename(from, to), 0);
+	st = open_store();
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+	assert_int_equal(count_files("Maildir/cur"), 1);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, id, uid, &fd, &size), STORE_OK);
+	assert_int_equal(size, 7);
+	close(fd);
+	/* a file that is nowhere: the row goes */
+	find_file("Maildir/cur", ",U=1:", name);
+	snprintf(rel, sizeof(rel), "Maildir/cur/%s", name);
+	upath(from, rel);
+	assert_int_equal(unlink(from), 0);
+	assert_int_equal(store_open_message(st, id, uid, &fd, &size),
+	                 STORE_NONEXISTENT);
+	struct store_status_info si;
+	assert_int_equal(store_status(st, "INBOX", &si), STORE_OK);
+	assert_int_equal(si.messages, 0);
+	store_close(&st);
+}
+
+static void test_big_mailbox(void **state)
+{
+	struct store *st = open_store();
+	enum { N = 2000, BATCH = 500 };
+	struct store_append_msg m[BATCH];
+	uint32_t uidv, uids[BATCH];
+	for (size_t i = 0; i < BATCH; i++)
+		m[i] = (struct store_append_msg){.data = "x\r\n", .size = 3};
+	for (int b = 0; b < N / BATCH; b++)
+		assert_int_equal(
+		        store_append(st, "INBOX", m, BATCH, &uidv, uids),
+		        STORE_OK);
+	uint64_t t0 = time_now_ms();
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, true, &c), STORE_OK);
+	assert_int_equal(c.msg_count, N);
+	assert_true(time_now_ms() - t0 < 1000);
+	store_changes_free(&c);
+	store_close(&st);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERROR + 1);
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	        T(test_new_store),         T(test_names),
+	        T(test_create_delete),     T(test_rename),
+	        T(test_subscribe),         T(test_append),
+	        T(test_uids_never_reused), T(test_uidvalidity),
+	        T(test_sync_changes),      T(test_recent),
+	        T(test_set_flags),         T(test_copy_move),
+	        T(test_expunge),           T(test_quota),
+	        T(test_new_dir),           T(test_index_loss),
+	        T(test_index_corrupt),     T(test_reindex),
+	        T(test_roll_forward),      T(test_big_mailbox),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

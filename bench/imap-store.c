@@ -5,10 +5,10 @@
  * Modes:
  *   append      -c clients log in, wait for each other, then each APPENDs
  *               -n messages of --size bytes to --mailbox, one command in
- *               flight per connection. A message counts once its tagged
- *               OK arrived (the server promises it is durable then).
- *               Literal: synchronising {n} (wait for "+") or LITERAL+
- *               {n+} (--literal sync|plus|auto; auto = plus if the server
+ *               flight per connection (after a STATUS that opens the
+ *               user's store). A message counts once its tagged OK arrived (the
+ * server promises it is durable then). Literal: synchronising {n} (wait for
+ * "+") or LITERAL+ {n+} (--literal sync|plus|auto; auto = plus if the server
  *               advertises LITERAL+ or LITERAL-). Before and after, a
  *               separate connection asks STATUS (MESSAGES): the mailbox
  *               must have grown by exactly clients * n.
@@ -655,6 +655,8 @@ static void *append_run(void *arg)
 	conn_login(&c, ac->index);
 	plus = use_literal_plus(&c);
 	imap_quote(mbox, sizeof(mbox), opt.mailbox);
+	/* Open (or create) the user's store outside the measured time. */
+	conn_cmd(&c, NULL, NULL, "STATUS %s (MESSAGES)", mbox);
 	pthread_barrier_wait(ac->start);
 	for (unsigned long i = 0; i < opt.count; i++) {
 		unsigned long idx = ac->index * opt.count + i + opt.first;

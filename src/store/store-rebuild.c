@@ -200,7 +200,8 @@ static enum store_status rb_messages(struct store *st, struct mbox *m,
 {
 	struct rb_file *files = NULL;
 	size_t n = rb_scan_cur(dir, &files);
-	qsort(files, n, sizeof(*files), rb_file_cmp);
+	if (n > 0)
+		qsort(files, n, sizeof(*files), rb_file_cmp);
 	uint32_t max = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (files[i].row.uid <= max)
@@ -219,8 +220,10 @@ static enum store_status rb_messages(struct store *st, struct mbox *m,
 		free(files[i].name);
 	}
 	free(files);
-	if (ret == STORE_OK && fsync_dir(dir) < 0)
-		ret = store_errno_status(st, "fsync", dir, errno);
+	char cur[PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s/cur", dir);
+	if (ret == STORE_OK && fsync_dir(cur) < 0)
+		ret = store_errno_status(st, "fsync", cur, errno);
 	return ret;
 }
 
@@ -252,7 +255,7 @@ static enum store_status rb_mailbox(struct store *st, const char *name,
 		ret = rb_keywords(st, &m, dir, &kw);
 	m.highestmodseq = modseq;
 	if (ret == STORE_OK)
-		ret = rb_messages(st, &m, &kw, cur);
+		ret = rb_messages(st, &m, &kw, dir);
 	m.first_recent_uid = m.uidnext;
 	uint32_t floor = m.uidnext_floor;
 	if (ret == STORE_OK && floor != m.uidnext)

@@ -242,6 +242,12 @@ static int new_to_tmp(struct store *st, const char *dir, struct new_file *f)
 
 #define NEW_FILES_PER_CALL 1000
 
+static int new_file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct new_file *)a)->name,
+	              ((const struct new_file *)b)->name);
+}
+
 /* Names in new/ (not starting with '.'), at most NEW_FILES_PER_CALL. */
 static size_t new_list(const char *newdir, struct new_file **files_r)
 {
@@ -263,6 +269,9 @@ static size_t new_list(const char *newdir, struct new_file **files_r)
 		strcpy((*files_r)[n++].name, de->d_name);
 	}
 	closedir(d);
+	/* delivery order, for names that start with the time */
+	if (n > 0)
+		qsort(*files_r, n, sizeof(**files_r), new_file_cmp);
 	return n;
 }
 

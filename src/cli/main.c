@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd-reindex.h"
 #include "cli/cmd-user.h"
 #include "cli/serve.h"
 #include "core/config.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 	        "                             change a user's password\n"
 	        "  user del NAME              remove a user\n"
 	        "  user list                  list users\n"
+	        "  reindex USER               rebuild a user's mail index\n"
 	        "  version                    print the version\n");
 }
 
@@ -109,6 +111,16 @@ static int cmd_user_main(const struct options *opt)
 	return ret;
 }
 
+static int cmd_reindex_main(const struct options *opt)
+{
+	struct config *cfg = load_config(opt);
+	if (cfg == NULL)
+		return 1;
+	int ret = cmd_reindex(cfg->data_dir, opt->argc, opt->argv);
+	config_free(&cfg);
+	return ret;
+}
+
 static int run(const char *command, struct options *opt)
 {
 	if (strcmp(command, "serve") == 0) {
@@ -122,6 +134,8 @@ static int run(const char *command, struct options *opt)
 		return cmd_config(opt);
 	if (strcmp(command, "user") == 0)
 		return cmd_user_main(opt);
+	if (strcmp(command, "reindex") == 0)
+		return cmd_reindex_main(opt);
 	if (strcmp(command, "version") == 0 ||
 	    strcmp(command, "--version") == 0) {
 		printf("roost %s\n", ROOST_VERSION);

@@ -972,3 +972,27 @@ def _server_user_dir(self, user):
 RoostServer.kill9 = _server_kill9
 RoostServer.restart = _server_restart
 RoostServer.user_dir = _server_user_dir
+
+
+def maildir_files(user_dir):
+    """{'cur': [...], 'new': [...], 'tmp': [...]} file paths in every
+    Maildir folder (INBOX and the .Name Maildir++ folders) of a user."""
+    out = {"cur": [], "new": [], "tmp": []}
+    root = Path(user_dir) / "Maildir"
+    if not root.is_dir():
+        return out
+    folders = [root] + [p for p in root.iterdir()
+                        if p.is_dir() and p.name.startswith(".")]
+    for f in folders:
+        for sub in out:
+            d = f / sub
+            if d.is_dir():
+                out[sub].extend(p for p in d.iterdir() if p.is_file())
+    return out
+
+
+def message_file_count(user_dir):
+    """Message files (cur + new) of a user; tmp/ is asserted empty."""
+    files = maildir_files(user_dir)
+    assert not files["tmp"], f"files left in tmp/: {files['tmp']}"
+    return len(files["cur"]) + len(files["new"])

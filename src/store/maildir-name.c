@@ -200,6 +200,8 @@ int maildir_mailbox_decode(const char *enc, char *out, size_t n)
 			p += 2;
 		} else if (c == '.') {
 			c = '/';
+		} else if (c == '/') {
+			return -1;
 		}
 		if (o + 1 >= n)
 			return -1;

@@ -877,3 +877,15 @@ def test_mailboxes_and_subscriptions_survive_restart(make_server):
     assert "Gone" in after_lsub and "Trash" not in after_lsub
     assert "Keep/Me" in after_lsub
     c.close()
+
+
+def test_status_name_quoting(imap):
+    for name in ("My Folder", "&ZeVnLIqe-", "Quote\"d"):
+        imap.ok(f"CREATE {quote(name)}")
+        r = imap.ok(f"STATUS {quote(name)} (MESSAGES)")
+        st = [s for s in (parse_status_line(ln) for ln in r.untagged) if s]
+        assert st == [(name, {"MESSAGES": 0})], r.lines
+    r = imap.ok(f"STATUS {quote('My Folder')} (MESSAGES)")
+    assert r.untagged == ['* STATUS "My Folder" (MESSAGES 0)'], r.lines
+    r = imap.ok("STATUS &ZeVnLIqe- (MESSAGES)")
+    assert r.untagged == ["* STATUS &ZeVnLIqe- (MESSAGES 0)"], r.lines

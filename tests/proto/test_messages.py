@@ -1005,6 +1005,17 @@ def test_sessions_see_expunge(pair):
     assert a.uids() == {1: 1, 2: 3}
 
 
+def test_sessions_see_multiple_expunges(pair):
+    a, b = pair
+    b.ok(r"STORE 1:2 +FLAGS.SILENT (\Deleted)")
+    r = b.ok("EXPUNGE")
+    assert apply_expunges([1, 2, 3], r) == [3], r.lines
+    r = a.ok("NOOP")
+    assert len(expunged_seqs(r)) == 2, r.lines
+    assert apply_expunges([1, 2, 3], r) == [3], r.lines
+    assert a.uids() == {1: 3}
+
+
 def test_sessions_see_flag_changes(pair):
     a, b = pair
     b.ok(r"STORE 3 +FLAGS.SILENT (\Flagged Shared)")

@@ -2,8 +2,10 @@
 # Mail-store benchmark: roost and Dovecot side by side, in one run.
 #
 #   1. APPEND throughput: 1 client, and 20 clients into one INBOX, and 20
-#      clients into 20 users' INBOXes; a message counts when its tagged OK
-#      arrived, which both servers send only after fsync.
+#      clients into 20 users' INBOXes (LITERAL+ when the server offers
+#      it), and 1 client with synchronising {n} literals; a message counts
+#      when its tagged OK arrived, which both servers send only after
+#      fsync.
 #   2. SELECT latency on a 100,000-message INBOX: the first (cold) SELECT
 #      after the store was filled behind the server's back, then
 #      SELECT_RUNS SELECT/UNSELECT pairs.
@@ -25,6 +27,8 @@
 #   SERVERS="roost dovecot"  BUILD_DIR=build  BUILD=1
 #   APPEND_CLIENTS="1 20"    APPEND_TOTAL=2000 (messages per append run)
 #   APPEND_SPREAD=1          (also 20 clients over 20 users)
+#   APPEND_SYNC_CLIENTS=1    (runs with synchronising {n} literals; the
+#                            others use LITERAL+ when offered)
 #   APPEND_SIZE=4096  BIG=100000 (0: no SELECT/FETCH tests)  BIG_SIZE=4096
 #   SELECT_RUNS=20  FETCH_RUNS=5  STRACE=1  STRACE_APPENDS=200
 #   KEEP_TMP=0  OUT=<dir for results.txt>
@@ -37,6 +41,7 @@ SERVERS=${SERVERS:-"roost dovecot"}
 APPEND_CLIENTS=${APPEND_CLIENTS-"1 20"}
 APPEND_TOTAL=${APPEND_TOTAL:-2000}
 APPEND_SPREAD=${APPEND_SPREAD:-1}
+APPEND_SYNC_CLIENTS=${APPEND_SYNC_CLIENTS-1}
 APPEND_SIZE=${APPEND_SIZE:-4096}
 BIG=${BIG:-100000}
 BIG_SIZE=${BIG_SIZE:-4096}
@@ -47,6 +52,8 @@ STRACE_APPENDS=${STRACE_APPENDS:-200}
 KEEP_TMP=${KEEP_TMP:-0}
 PASSWORD=bench-secret
 SPREAD_USERS=20
+MAX_APPEND_RUNS=40
+APPEND_RUN=0
 
 die() { echo "run-store-bench: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }
@@ -62,7 +69,8 @@ if [[ $BUILD == 1 ]]; then
 		log "reconfiguring $BUILD_DIR as buildtype=release"
 		meson configure "$BUILD_DIR" --buildtype=release >&2
 	fi
-	ninja -C "$BUILD_DIR" >&2
+	# only what the benchmark runs: unit tests need not build for it
+	ninja -C "$BUILD_DIR" roost bench/imap-store >&2
 fi
 ROOST_BIN=${ROOST_BIN:-$BUILD_DIR/roost}
 IMAP_STORE=${IMAP_STORE:-$BUILD_DIR/bench/imap-store}
@@ -126,8 +134,13 @@ elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
 {
 	echo "big:{PLAIN}$PASSWORD::::::"
 	echo "app:{PLAIN}$PASSWORD::::::"
-	for ((i = 1; i <= SPREAD_USERS; i++)); do
-		echo "app$i:{PLAIN}$PASSWORD::::::"
+	# run N of run_append uses user rN, or rNu1..rNu20: every run starts
+	# with empty mailboxes
+	for ((r = 1; r <= MAX_APPEND_RUNS; r++)); do
+		echo "r$r:{PLAIN}$PASSWORD::::::"
+		for ((i = 1; i <= SPREAD_USERS; i++)); do
+			echo "r${r}u$i:{PLAIN}$PASSWORD::::::"
+		done
 	done
 } >"$TMP/passwd"
 chmod 644 "$TMP/passwd"
@@ -150,7 +163,9 @@ prepare_roost() {
 	[[ $BIG -gt 0 ]] || return 0
 	make_corpus roost "$ROOST_DATA/mail/big/Maildir"
 	sync
-	if ! "$ROOST_BIN" 2>&1 | grep -q '^ *reindex'; then
+	local usage
+	usage=$("$ROOST_BIN" 2>&1 || true)
+	if ! grep -q '^ *reindex' <<<"$usage"; then
 		log "roost has no reindex command: it indexes on first open"
 		ROOST_REINDEX=none
 		return 0
@@ -245,6 +260,38 @@ store() {
 		--pass "$PASSWORD" "$@"
 }
 
+# CPU seconds (user + system) used so far by a server: the process, its
+# live descendants, and the children it has reaped (Dovecot's exited imap
+# processes), from /proc/PID/stat.
+cpu_of() {
+	python3 - "$1" <<'PY'
+import os, sys
+root = int(sys.argv[1])
+hz = os.sysconf("SC_CLK_TCK")
+stat, parent = {}, {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                v = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(d)] = int(v[1])
+        stat[int(d)] = v
+def in_tree(p):
+    while p > 1:
+        if p == root:
+            return True
+        p = parent.get(p, 0)
+    return False
+t = 0
+for p, v in stat.items():
+    if in_tree(p):
+        t += int(v[11]) + int(v[12]) + int(v[13]) + int(v[14])
+print(f"{t / hz:.2f}")
+PY
+}
+
 record() {
 	# record SERVER TEST PARAMS OUTPUT
 	local out=$4
@@ -253,18 +300,33 @@ record() {
 }
 
 run_append() {
-	# run_append SERVER CLIENTS [spread]
-	local server=$1 c=$2 per=$((APPEND_TOTAL / $2)) out who
-	if [[ ${3:-} == spread ]]; then
-		who=(--user-pattern 'app%d' --user-count "$c")
+	# run_append SERVER CLIENTS [spread|sync]
+	local server=$1 c=$2 per=$((APPEND_TOTAL / $2)) out who lit=auto
+	APPEND_RUN=$((APPEND_RUN + 1))
+	((APPEND_RUN <= MAX_APPEND_RUNS)) || die "more than $MAX_APPEND_RUNS append runs"
+	((c <= SPREAD_USERS)) || [[ ${3:-} != spread ]] ||
+		die "at most $SPREAD_USERS users"
+	who=(--user "r$APPEND_RUN")
+	if [[ ${3:-} == sync ]]; then
+		lit=sync
+		log "$server: append, $c clients into one INBOX, $per each, {n} literals"
+	elif [[ ${3:-} == spread ]]; then
+		who=(--user-pattern "r${APPEND_RUN}u%d" --user-count "$c")
 		log "$server: append, $c clients over $c users, $per each"
 	else
-		who=(--user app)
 		log "$server: append, $c clients into one INBOX, $per each"
 	fi
+	local cpu0 cpu1
+	cpu0=$(cpu_of "$(server_pid "$server")")
 	out=$(store "$server" --mode append -c "$c" -n "$per" \
-		--size "$APPEND_SIZE" --seed $((100 + c)) "${who[@]}")
-	record "$server" append "clients=$c users=${3:-one}" "$out"
+		--size "$APPEND_SIZE" --seed $((100 + c)) --literal "$lit" \
+		"${who[@]}")
+	sleep 0.5 # let Dovecot's master reap the imap processes
+	cpu1=$(cpu_of "$(server_pid "$server")")
+	local users=one cpu_ms
+	[[ ${3:-} == spread ]] && users=$c
+	cpu_ms=$(python3 -c "print(f'{($cpu1 - $cpu0) * 1000 / $((per * c)):.2f}')")
+	record "$server" append "clients=$c users=$users cpu_ms_per_append=$cpu_ms" "$out"
 }
 
 run_select() {
@@ -292,6 +354,8 @@ run_fetch() {
 run_strace() {
 	local server=$1 pid
 	pid=$(server_pid "$server")
+	# create the user's store first, outside the trace
+	store "$server" --mode select --user app -n 1 >/dev/null
 	log "$server: strace -f -c during $STRACE_APPENDS appends"
 	strace -f -c -o "$TMP/strace-$server.txt" -p "$pid" 2>/dev/null &
 	STRACE_PID=$!
@@ -335,6 +399,9 @@ for c in $APPEND_CLIENTS; do
 		for s in $SERVERS; do run_append "$s" "$c" spread; done
 	fi
 done
+for c in $APPEND_SYNC_CLIENTS; do
+	for s in $SERVERS; do run_append "$s" "$c" sync; done
+done
 if [[ $STRACE == 1 ]]; then
 	for s in $SERVERS; do run_strace "$s"; done
 fi
@@ -345,11 +412,11 @@ kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 rows() { grep " test=$1 " "$RESULTS" || true; }
 if [[ -n $(rows append) ]]; then
 	echo
-	echo "| server | clients | mailboxes | literal | APPENDs | APPEND/s | p50 ms | p99 ms | max ms |"
-	echo "|---|---:|---|---|---:|---:|---:|---:|---:|"
+	echo "| server | clients | users | literal | APPENDs | APPEND/s | p50 ms | p99 ms | max ms | server CPU ms / APPEND |"
+	echo "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"
 	while read -r l; do
 		[[ -n $l ]] || continue
-		echo "| $(kv server "$l") | $(kv clients "$l") | $(kv users "$l") | $(kv literal "$l") | $(kv appends "$l") | $(kv append_per_s "$l") | $(kv p50_ms "$l") | $(kv p99_ms "$l") | $(kv max_ms "$l") |"
+		echo "| $(kv server "$l") | $(kv clients "$l") | $(kv users "$l") | $(kv literal "$l") | $(kv appends "$l") | $(kv append_per_s "$l") | $(kv p50_ms "$l") | $(kv p99_ms "$l") | $(kv max_ms "$l") | $(kv cpu_ms_per_append "$l") |"
 	done <<<"$(rows append)"
 fi
 if [[ $BIG -gt 0 ]]; then

@@ -176,7 +176,7 @@ static void list_subscribed(struct imap_job *job, struct store *st)
 		else if (b->noselect)
 			buf_append_str(&attrs, " \\Noselect");
 		buf_append_str(&attrs, " \\Subscribed");
-		if (b != NULL && (c->opts & (RET_CHILDREN | RET_SPECIAL_USE)))
+		if (b != NULL)
 			imap_write_special_use(&attrs, b->special_use);
 		write_list_line(job, buf_cstr(&attrs), name, false);
 		if ((c->opts & RET_STATUS) && b != NULL && !b->noselect)

@@ -154,7 +154,19 @@ void cmd_create(struct imap_session *s, const struct imap_command_line *cmd)
 			return;
 		}
 	}
-	char *name = imap_mailbox_arg(s, cmd, 0);
+	/* RFC 3501 6.3.3: a trailing delimiter declares the intent to
+	 * create children; the mailbox is created without it */
+	const char *raw;
+	size_t len;
+	struct imap_arg trimmed = cmd->args[0];
+	if (imap_arg_get_astring(&trimmed, &raw, &len) && len > 1 &&
+	    raw[len - 1] == '/') {
+		trimmed.str = xstrndup(raw, len - 1);
+		trimmed.len = len - 1;
+	}
+	char *name = imap_mailbox_arg_at(s, cmd, &trimmed);
+	if (trimmed.str != cmd->args[0].str)
+		free((char *)trimmed.str);
 	if (name == NULL)
 		return;
 	struct name_ctx *c = name_ctx_new(name);

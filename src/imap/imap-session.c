@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth/sasl.h"
 #include "core/log.h"
@@ -211,6 +212,22 @@ static bool sasl_line_step(struct imap_session *s, struct buf *in)
 	return true;
 }
 
+/* A message over APPENDLIMIT is refused before the client sends it
+ * (RFC 7889 4). */
+static bool literal_refused(struct imap_session *s)
+{
+	const char *name = imap_parser_pending_name(s->parser);
+	if (s->state == IMAP_STATE_NOT_AUTH || name == NULL ||
+	    strcasecmp(name, "APPEND") != 0 ||
+	    imap_parser_pending_literal(s->parser) <= s->set->max_message_size)
+		return false;
+	conn_printf(s->conn,
+	            "%s NO [TOOBIG] Message is larger than APPENDLIMIT\r\n",
+	            imap_parser_pending_tag(s->parser));
+	imap_parser_reset(s->parser);
+	return true;
+}
+
 static bool command_step(struct imap_session *s, struct buf *in)
 {
 	size_t consumed = 0;
@@ -221,6 +238,8 @@ static bool command_step(struct imap_session *s, struct buf *in)
 	case IMAP_PARSE_MORE:
 		return false;
 	case IMAP_PARSE_CONTINUE:
+		if (literal_refused(s))
+			return true;
 		conn_write_str(s->conn, "+ Ready for literal data\r\n");
 		conn_flush(s->conn);
 		return true;

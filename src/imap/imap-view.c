@@ -211,13 +211,17 @@ static void compact(struct imap_view *v)
 	v->count = j;
 }
 
-void imap_view_expunged(struct imap_view *v, const uint32_t *uids, size_t count,
-                        struct buf *out)
+void imap_view_expunged(struct imap_view *v, const uint32_t *uids,
+                        size_t count, struct buf *out)
 {
-	/* highest first, so each number is valid when it is sent */
+	/* find them all first: the search needs the array intact */
+	long *at = xmalloc((count + 1) * sizeof(*at));
+	for (size_t k = 0; k < count; k++)
+		at[k] = imap_view_find(v, uids[k]);
+	/* then highest first, so each number is valid when it is sent */
 	size_t removed = 0;
 	for (size_t k = count; k-- > 0;) {
-		long i = imap_view_find(v, uids[k]);
+		long i = at[k];
 		if (i < 0)
 			continue;
 		buf_printf(out, "* %ld EXPUNGE\r\n", i + 1);
@@ -227,6 +231,7 @@ void imap_view_expunged(struct imap_view *v, const uint32_t *uids, size_t count,
 		v->msgs[i].uid = 0;
 		removed++;
 	}
+	free(at);
 	if (removed > 0)
 		compact(v);
 }

@@ -189,6 +189,21 @@ void imap_parser_set_limits(struct imap_parser *p,
 		apply_limits(p);
 }
 
+const char *imap_parser_pending_tag(const struct imap_parser *p)
+{
+	return buf_cstr(&p->tag);
+}
+
+const char *imap_parser_pending_name(const struct imap_parser *p)
+{
+	return p->cmd.name;
+}
+
+uint64_t imap_parser_pending_literal(const struct imap_parser *p)
+{
+	return p->lit_size;
+}
+
 void imap_parser_reset(struct imap_parser *p)
 {
 	begin_command(p);

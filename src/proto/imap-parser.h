@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum imap_arg_type {
 	IMAP_ARG_ATOM,    /* also \Seen, 1:*, INBOX.%, and FETCH atoms: a
@@ -114,6 +115,14 @@ const char *imap_parser_error(const struct imap_parser *p, bool *fatal_r);
  * line end) and was valid; NULL otherwise (answer with "*"). */
 const char *imap_parser_error_tag(const struct imap_parser *p);
 
+/* After CONTINUE: the command being read (its tag and name; the
+ * arguments are incomplete) and the size of the literal that waits for
+ * "+". A caller may refuse the literal instead (RFC 7889: APPEND over
+ * APPENDLIMIT gets NO [TOOBIG] at once) by answering the tag and calling
+ * imap_parser_reset(): the client sends no literal data then. */
+const char *imap_parser_pending_tag(const struct imap_parser *p);
+const char *imap_parser_pending_name(const struct imap_parser *p);
+uint64_t imap_parser_pending_literal(const struct imap_parser *p);
 /* Is the parser between commands: nothing of a next command read, no
  * bad line being skipped? (Then the caller may destroy it and create a
  * new one later without changing what is parsed.) */

@@ -14,8 +14,10 @@ LITERAL = 4096
 
 @pytest.fixture
 def limited(make_server):
+    # after login a literal may be as large as a message APPEND takes
     return make_server(config={"imap": {"max_line_bytes": LINE,
-                                        "max_literal_bytes": LITERAL}})
+                                        "max_literal_bytes": LITERAL},
+                               "store": {"max_message_size": LITERAL}})
 
 
 def assert_usable(c, login=False):

@@ -211,8 +211,8 @@ static void compact(struct imap_view *v)
 	v->count = j;
 }
 
-void imap_view_expunged(struct imap_view *v, const uint32_t *uids,
-                        size_t count, struct buf *out)
+void imap_view_expunged(struct imap_view *v, const uint32_t *uids, size_t count,
+                        struct buf *out)
 {
 	/* find them all first: the search needs the array intact */
 	long *at = xmalloc((count + 1) * sizeof(*at));

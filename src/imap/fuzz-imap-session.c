@@ -16,6 +16,7 @@
 #include "auth/userdb.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "imap/imap-server.h"
 #include "net/conn.h"
 #include "net/loop.h"
@@ -49,7 +50,17 @@ static void init_once(void)
 	close(fd);
 	unlink(path);
 	log_set_level(LOG_ERROR);
+	/* logged-in inputs reach the store: give it a private directory */
+	static char data[] = "/tmp/roost-fuzz-data-XXXXXX";
+	if (mkdtemp(data) == NULL)
+		abort();
+	char *ini = xasprintf("[server]\ndata = %s\n"
+	                      "[store]\nquota_storage = 64M\n",
+	                      data);
 	struct config *cfg = config_defaults();
+	if (config_apply_string(cfg, ini, &error) < 0)
+		abort();
+	free(ini);
 	config_finish(cfg);
 	loop = loop_create(0);
 	static struct loop *loops[1];

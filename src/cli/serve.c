@@ -39,6 +39,7 @@ struct server {
 	struct loop **loops;
 	pthread_t *threads;
 	struct threadpool *pool;
+	struct threadpool *io_pool;
 	struct penalty *penalty;
 	struct imap_server *imap;
 	struct listener *listeners;
@@ -240,6 +241,7 @@ static void stop_workers(struct server *srv)
 	/* complete what the pool still had, then close any session that
 	 * arrived on a loop after it stopped (a move in flight) */
 	threadpool_destroy(&srv->pool);
+	threadpool_destroy(&srv->io_pool);
 	for (unsigned int i = 0; i < srv->n_loops; i++) {
 		loop_drain(srv->loops[i]);
 		imap_server_shutdown_loop(srv->imap, srv->loops[i]);
@@ -272,10 +274,21 @@ static void server_free(struct server *srv)
 	free(srv->loops);
 	free(srv->threads);
 	threadpool_destroy(&srv->pool);
+	threadpool_destroy(&srv->io_pool);
 	penalty_free(&srv->penalty);
 	userdb_unload();
 	tls_unload();
 	config_free(&srv->cfg);
+}
+
+/* Store jobs mostly wait for the disk, so many more than the cores. */
+static unsigned int io_thread_count(const struct config *cfg,
+                                    unsigned int n_loops)
+{
+	if (cfg->io_threads != 0)
+		return cfg->io_threads;
+	unsigned int n = 4 * n_loops;
+	return n < 8 ? 8 : n > 64 ? 64 : n;
 }
 
 static int server_setup(struct server *srv)
@@ -286,11 +299,12 @@ static int server_setup(struct server *srv)
 	for (unsigned int i = 0; i < srv->n_loops; i++)
 		srv->loops[i] = loop_create(i);
 	srv->pool = threadpool_create(srv->n_loops < 2 ? 2 : srv->n_loops);
+	srv->io_pool = threadpool_create(io_thread_count(cfg, srv->n_loops));
 	srv->penalty =
 	        penalty_create(cfg->failure_delay_base_ms,
 	                       cfg->failure_delay_max_ms, PENALTY_MAX_ENTRIES);
 	srv->imap = imap_server_create(cfg, srv->loops, srv->n_loops, srv->pool,
-	                               srv->penalty);
+	                               srv->io_pool, srv->penalty);
 	if (open_listeners(srv) < 0 || drop_privileges(cfg->run_user) < 0)
 		return -1;
 	return 0;

@@ -30,6 +30,8 @@ static const struct config_key keys[] = {
          "where users' mail, the passwd-file and TLS files live"},
         {"server", "workers", KEY_UINT, OFF(workers), "0", 0, 256,
          "event-loop threads; 0 = one per core"},
+        {"server", "io_threads", KEY_UINT, OFF(io_threads), "0", 0, 1024,
+         "threads for mail-store work; 0 = 4 per worker (8 to 64)"},
         {"server", "log_level", KEY_STR, OFF(log_level), "info", 0, 0,
          "debug, info, warn or error"},
         {"server", "user", KEY_STR, OFF(run_user), "", 0, 0,

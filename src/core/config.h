@@ -12,7 +12,8 @@
 struct config {
 	/* [server] */
 	char *data_dir;
-	unsigned int workers; /* 0: one per core */
+	unsigned int workers;    /* 0: one per core */
+	unsigned int io_threads; /* 0: 4 per worker, 8 to 64 */
 	char *log_level;
 	char *run_user; /* drop privileges to this user when root */
 	/* [imap] */

@@ -67,7 +67,7 @@ static void init_once(void)
 	loops[0] = loop;
 	server =
 	        imap_server_create(cfg, loops, 1, (pool = threadpool_create(1)),
-	                           penalty_create(0, 0, 64));
+	                           pool, penalty_create(0, 0, 64));
 	config_free(&cfg);
 }
 

@@ -177,8 +177,8 @@ static void job_done(void *arg)
 static void job_submit(struct imap_job *job)
 {
 	struct imap_session *s = job->s;
-	threadpool_submit(imap_server_pool(s->server), job_work, job_done, job,
-	                  conn_loop(s->conn));
+	threadpool_submit(imap_server_io_pool(s->server), job_work, job_done,
+	                  job, conn_loop(s->conn));
 }
 
 void imap_job_drained(struct imap_session *s)

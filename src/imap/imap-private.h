@@ -110,6 +110,8 @@ void imap_session_logged_in(struct imap_session *s, const char *user,
                             const char *mech);
 
 struct threadpool *imap_server_pool(struct imap_server *server);
+/* The pool store jobs run on: larger, as its threads mostly wait. */
+struct threadpool *imap_server_io_pool(struct imap_server *server);
 struct penalty *imap_server_penalty(struct imap_server *server);
 /* Worker loop that owns user (user affinity). */
 struct loop *imap_server_user_loop(struct imap_server *server,

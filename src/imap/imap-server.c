@@ -36,7 +36,8 @@ struct imap_server {
 	struct loop **loops;
 	struct imap_worker *workers;
 	unsigned int n_loops;
-	struct threadpool *pool;
+	struct threadpool *pool;    /* CPU-bound: password hashing */
+	struct threadpool *io_pool; /* the store: fsync, file reads */
 	struct penalty *penalty;
 	pthread_mutex_t set_lock;
 	struct imap_settings *set;
@@ -85,17 +86,17 @@ static struct imap_settings *settings_get(struct imap_server *server)
 	return set;
 }
 
-struct imap_server *imap_server_create(const struct config *cfg,
-                                       struct loop **loops,
-                                       unsigned int n_loops,
-                                       struct threadpool *pool,
-                                       struct penalty *penalty)
+struct imap_server *
+imap_server_create(const struct config *cfg, struct loop **loops,
+                   unsigned int n_loops, struct threadpool *pool,
+                   struct threadpool *io_pool, struct penalty *penalty)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 	server->loops = loops;
 	server->n_loops = n_loops;
 	server->workers = xcalloc(n_loops, sizeof(*server->workers));
 	server->pool = pool;
+	server->io_pool = io_pool;
 	server->penalty = penalty;
 	pthread_mutex_init(&server->set_lock, NULL);
 	server->set = settings_from_config(cfg);
@@ -176,6 +177,11 @@ void imap_server_accept(struct loop *loop, int fd, void *ctx)
 struct threadpool *imap_server_pool(struct imap_server *server)
 {
 	return server->pool;
+}
+
+struct threadpool *imap_server_io_pool(struct imap_server *server)
+{
+	return server->io_pool;
 }
 
 struct penalty *imap_server_penalty(struct imap_server *server)

@@ -33,11 +33,10 @@ struct imap_settings {
 	uint64_t max_message_size;
 };
 
-struct imap_server *imap_server_create(const struct config *cfg,
-                                       struct loop **loops,
-                                       unsigned int n_loops,
-                                       struct threadpool *pool,
-                                       struct penalty *penalty);
+struct imap_server *
+imap_server_create(const struct config *cfg, struct loop **loops,
+                   unsigned int n_loops, struct threadpool *pool,
+                   struct threadpool *io_pool, struct penalty *penalty);
 void imap_server_destroy(struct imap_server **server);
 /* Swap in settings from a reloaded configuration (thread-safe). */
 void imap_server_reload(struct imap_server *server, const struct config *cfg);

@@ -194,19 +194,29 @@ static void list_subscribed(struct imap_job *job, struct store *st)
 	buf_free(&attrs);
 }
 
-static void list_work(struct imap_job *job)
+/* The mailboxes and subscriptions; NULL after a NO. */
+static struct store *load_lists(struct imap_job *job)
 {
 	struct list_ctx *c = job->ctx;
 	struct store *st = imap_job_store(job);
 	if (st == NULL)
-		return;
+		return NULL;
 	enum store_status ret = store_list(st, &c->boxes);
 	if (ret == STORE_OK)
 		ret = store_subscriptions(st, &c->subs);
 	if (ret != STORE_OK) {
 		imap_job_fail(job, ret, false);
-		return;
+		return NULL;
 	}
+	return st;
+}
+
+static void list_work(struct imap_job *job)
+{
+	struct list_ctx *c = job->ctx;
+	struct store *st = load_lists(job);
+	if (st == NULL)
+		return;
 	for (size_t i = 0; i < c->boxes.count; i++)
 		c->boxes.items[i].subscribed =
 		        subscribed(c, c->boxes.items[i].name);
@@ -230,16 +240,9 @@ static void list_work(struct imap_job *job)
 static void lsub_work(struct imap_job *job)
 {
 	struct list_ctx *c = job->ctx;
-	struct store *st = imap_job_store(job);
+	struct store *st = load_lists(job);
 	if (st == NULL)
 		return;
-	enum store_status ret = store_list(st, &c->boxes);
-	if (ret == STORE_OK)
-		ret = store_subscriptions(st, &c->subs);
-	if (ret != STORE_OK) {
-		imap_job_fail(job, ret, false);
-		return;
-	}
 	for (size_t i = 0; i < c->boxes.count; i++) {
 		const char *name = c->boxes.items[i].name;
 		if (subscribed(c, name) || !matches(c, name) ||

@@ -60,25 +60,31 @@ char *imap_mailbox_arg_at(struct imap_session *s,
 	return NULL;
 }
 
-struct name_ctx {
-	char *name, *name2;
-	uint32_t use;
-	unsigned int items; /* STATUS */
-};
-
-static void name_ctx_free(void *p)
+void imap_name_ctx_free(void *p)
 {
-	struct name_ctx *c = p;
+	struct imap_name_ctx *c = p;
 	free(c->name);
 	free(c->name2);
 	free(c);
 }
 
-static struct name_ctx *name_ctx_new(char *name)
+static struct imap_name_ctx *name_ctx_new(char *name)
 {
-	struct name_ctx *c = xcalloc(1, sizeof(*c));
+	struct imap_name_ctx *c = xcalloc(1, sizeof(*c));
 	c->name = name;
 	return c;
+}
+
+struct imap_name_ctx *imap_name_ctx_arg(struct imap_session *s,
+                                        const struct imap_command_line *cmd,
+                                        size_t arg_count)
+{
+	if (cmd->arg_count != arg_count) {
+		imap_reply_bad_args(s, cmd);
+		return NULL;
+	}
+	char *name = imap_mailbox_arg(s, cmd, 0);
+	return name != NULL ? name_ctx_new(name) : NULL;
 }
 
 static const struct {
@@ -122,11 +128,11 @@ static int parse_use(const struct imap_arg *list, uint32_t *use_r)
 
 static void create_work(struct imap_job *job)
 {
-	struct name_ctx *c = job->ctx;
+	struct imap_name_ctx *c = job->ctx;
 	struct store *st = imap_job_store(job);
 	if (st == NULL)
 		return;
-	enum store_status ret = store_create(st, c->name, c->use);
+	enum store_status ret = store_create(st, c->name, c->value);
 	if (ret != STORE_OK)
 		imap_job_fail(job, ret, false);
 	else
@@ -169,14 +175,15 @@ void cmd_create(struct imap_session *s, const struct imap_command_line *cmd)
 		free((char *)trimmed.str);
 	if (name == NULL)
 		return;
-	struct name_ctx *c = name_ctx_new(name);
-	c->use = use;
-	imap_job_start(s, cmd, create_work, IMAP_SYNC_ALL, c, name_ctx_free);
+	struct imap_name_ctx *c = name_ctx_new(name);
+	c->value = use;
+	imap_job_start(s, cmd, create_work, IMAP_SYNC_ALL, c,
+	               imap_name_ctx_free);
 }
 
 static void delete_work(struct imap_job *job)
 {
-	struct name_ctx *c = job->ctx;
+	struct imap_name_ctx *c = job->ctx;
 	struct imap_session *s = job->s;
 	struct store *st = imap_job_store(job);
 	if (st == NULL)
@@ -196,19 +203,15 @@ static void delete_work(struct imap_job *job)
 
 void cmd_delete(struct imap_session *s, const struct imap_command_line *cmd)
 {
-	if (cmd->arg_count != 1) {
-		imap_reply_bad_args(s, cmd);
-		return;
-	}
-	char *name = imap_mailbox_arg(s, cmd, 0);
-	if (name != NULL)
-		imap_job_start(s, cmd, delete_work, IMAP_SYNC_ALL,
-		               name_ctx_new(name), name_ctx_free);
+	struct imap_name_ctx *c = imap_name_ctx_arg(s, cmd, 1);
+	if (c != NULL)
+		imap_job_start(s, cmd, delete_work, IMAP_SYNC_ALL, c,
+		               imap_name_ctx_free);
 }
 
 static void rename_work(struct imap_job *job)
 {
-	struct name_ctx *c = job->ctx;
+	struct imap_name_ctx *c = job->ctx;
 	struct store *st = imap_job_store(job);
 	if (st == NULL)
 		return;
@@ -233,38 +236,35 @@ void cmd_rename(struct imap_session *s, const struct imap_command_line *cmd)
 		free(from);
 		return;
 	}
-	struct name_ctx *c = name_ctx_new(from);
+	struct imap_name_ctx *c = name_ctx_new(from);
 	c->name2 = to;
-	imap_job_start(s, cmd, rename_work, IMAP_SYNC_ALL, c, name_ctx_free);
+	imap_job_start(s, cmd, rename_work, IMAP_SYNC_ALL, c,
+	               imap_name_ctx_free);
 }
 
 static void subscribe_work(struct imap_job *job)
 {
-	struct name_ctx *c = job->ctx;
+	struct imap_name_ctx *c = job->ctx;
 	struct store *st = imap_job_store(job);
 	if (st == NULL)
 		return;
-	enum store_status ret = store_subscribe(st, c->name, c->use != 0);
+	enum store_status ret = store_subscribe(st, c->name, c->value != 0);
 	if (ret != STORE_OK)
 		imap_job_fail(job, ret, false);
 	else
 		imap_job_reply(job, "OK", "%s completed",
-		               c->use != 0 ? "SUBSCRIBE" : "UNSUBSCRIBE");
+		               c->value != 0 ? "SUBSCRIBE" : "UNSUBSCRIBE");
 }
 
 static void subscription(struct imap_session *s,
                          const struct imap_command_line *cmd, bool on)
 {
-	if (cmd->arg_count != 1) {
-		imap_reply_bad_args(s, cmd);
+	struct imap_name_ctx *c = imap_name_ctx_arg(s, cmd, 1);
+	if (c == NULL)
 		return;
-	}
-	char *name = imap_mailbox_arg(s, cmd, 0);
-	if (name == NULL)
-		return;
-	struct name_ctx *c = name_ctx_new(name);
-	c->use = on;
-	imap_job_start(s, cmd, subscribe_work, IMAP_SYNC_ALL, c, name_ctx_free);
+	c->value = on;
+	imap_job_start(s, cmd, subscribe_work, IMAP_SYNC_ALL, c,
+	               imap_name_ctx_free);
 }
 
 void cmd_subscribe(struct imap_session *s, const struct imap_command_line *cmd)

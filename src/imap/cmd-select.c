@@ -10,21 +10,10 @@
 #include "imap/imap-view.h"
 #include "net/conn.h"
 
-struct select_ctx {
-	char *name;
-	bool readonly;
-};
-
-static void select_ctx_free(void *p)
-{
-	struct select_ctx *c = p;
-	free(c->name);
-	free(c);
-}
-
 static void select_work(struct imap_job *job)
 {
-	struct select_ctx *c = job->ctx;
+	struct imap_name_ctx *c = job->ctx;
+	bool readonly = c->value != 0;
 	struct imap_session *s = job->s;
 	struct store *st = imap_job_store(job);
 	struct imap_view *v;
@@ -37,7 +26,7 @@ static void select_work(struct imap_job *job)
 	}
 	if (st == NULL)
 		return;
-	enum store_status ret = imap_view_open(st, c->name, c->readonly, &v);
+	enum store_status ret = imap_view_open(st, c->name, readonly, &v);
 	if (ret != STORE_OK) {
 		imap_job_fail(job, ret, false);
 		return;
@@ -46,24 +35,19 @@ static void select_work(struct imap_job *job)
 	s->view = v;
 	job->new_state = IMAP_STATE_SELECTED;
 	imap_job_reply(job, "OK", "[%s] %s completed",
-	               c->readonly ? "READ-ONLY" : "READ-WRITE",
-	               c->readonly ? "EXAMINE" : "SELECT");
+	               readonly ? "READ-ONLY" : "READ-WRITE",
+	               readonly ? "EXAMINE" : "SELECT");
 }
 
 static void select_common(struct imap_session *s,
                           const struct imap_command_line *cmd, bool readonly)
 {
-	if (cmd->arg_count != 1) {
-		imap_reply_bad_args(s, cmd);
+	struct imap_name_ctx *c = imap_name_ctx_arg(s, cmd, 1);
+	if (c == NULL)
 		return;
-	}
-	char *name = imap_mailbox_arg(s, cmd, 0);
-	if (name == NULL)
-		return;
-	struct select_ctx *c = xcalloc(1, sizeof(*c));
-	c->name = name;
-	c->readonly = readonly;
-	imap_job_start(s, cmd, select_work, IMAP_SYNC_NONE, c, select_ctx_free);
+	c->value = readonly;
+	imap_job_start(s, cmd, select_work, IMAP_SYNC_NONE, c,
+	               imap_name_ctx_free);
 }
 
 void cmd_select(struct imap_session *s, const struct imap_command_line *cmd)

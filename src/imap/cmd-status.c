@@ -55,21 +55,9 @@ void imap_status_write(struct buf *out, const char *name,
 	buf_append_str(out, ")\r\n");
 }
 
-struct status_ctx {
-	char *name;
-	unsigned int items;
-};
-
-static void status_ctx_free(void *p)
-{
-	struct status_ctx *c = p;
-	free(c->name);
-	free(c);
-}
-
 static void status_work(struct imap_job *job)
 {
-	struct status_ctx *c = job->ctx;
+	struct imap_name_ctx *c = job->ctx;
 	struct store *st = imap_job_store(job);
 	struct store_status_info info;
 	if (st == NULL)
@@ -79,25 +67,24 @@ static void status_work(struct imap_job *job)
 		imap_job_fail(job, ret, false);
 		return;
 	}
-	imap_status_write(&job->out, c->name, &info, c->items);
+	imap_status_write(&job->out, c->name, &info, c->value);
 	imap_job_reply(job, "OK", "STATUS completed");
 }
 
 void cmd_status(struct imap_session *s, const struct imap_command_line *cmd)
 {
-	unsigned int items;
-	if (cmd->arg_count != 2 ||
+	unsigned int items = 0;
+	if (cmd->arg_count == 2 &&
 	    imap_status_items(&cmd->args[1], &items) < 0) {
 		imap_reply_bad_args(s, cmd);
 		return;
 	}
-	char *name = imap_mailbox_arg(s, cmd, 0);
-	if (name == NULL)
+	struct imap_name_ctx *c = imap_name_ctx_arg(s, cmd, 2);
+	if (c == NULL)
 		return;
-	struct status_ctx *c = xcalloc(1, sizeof(*c));
-	c->name = name;
-	c->items = items;
-	imap_job_start(s, cmd, status_work, IMAP_SYNC_ALL, c, status_ctx_free);
+	c->value = items;
+	imap_job_start(s, cmd, status_work, IMAP_SYNC_ALL, c,
+	               imap_name_ctx_free);
 }
 
 /* ---- QUOTA ---- */
@@ -160,7 +147,7 @@ void cmd_getquota(struct imap_session *s, const struct imap_command_line *cmd)
 
 static void getquotaroot_work(struct imap_job *job)
 {
-	const char *name = job->ctx;
+	const char *name = ((struct imap_name_ctx *)job->ctx)->name;
 	struct store *st = imap_job_store(job);
 	struct store_quota q;
 	struct store_status_info info;
@@ -187,14 +174,10 @@ static void getquotaroot_work(struct imap_job *job)
 void cmd_getquotaroot(struct imap_session *s,
                       const struct imap_command_line *cmd)
 {
-	if (cmd->arg_count != 1) {
-		imap_reply_bad_args(s, cmd);
-		return;
-	}
-	char *name = imap_mailbox_arg(s, cmd, 0);
-	if (name == NULL)
-		return;
-	imap_job_start(s, cmd, getquotaroot_work, IMAP_SYNC_ALL, name, free);
+	struct imap_name_ctx *c = imap_name_ctx_arg(s, cmd, 1);
+	if (c != NULL)
+		imap_job_start(s, cmd, getquotaroot_work, IMAP_SYNC_ALL, c,
+		               imap_name_ctx_free);
 }
 
 void cmd_setquota(struct imap_session *s, const struct imap_command_line *cmd)

@@ -190,6 +190,17 @@ char *imap_mailbox_arg(struct imap_session *s,
 char *imap_mailbox_arg_at(struct imap_session *s,
                           const struct imap_command_line *cmd,
                           const struct imap_arg *arg);
+/* The context of most mailbox commands: a name or two and a number. */
+struct imap_name_ctx {
+	char *name, *name2;
+	uint32_t value;
+};
+void imap_name_ctx_free(void *ctx);
+/* For a command of arg_count arguments, the first a mailbox name: a new
+ * context with the name, or NULL after a BAD or NO. */
+struct imap_name_ctx *imap_name_ctx_arg(struct imap_session *s,
+                                        const struct imap_command_line *cmd,
+                                        size_t arg_count);
 /* " \Sent \Trash" for special-use bits. */
 void imap_write_special_use(struct buf *out, uint32_t use);
 /* STATUS items (cmd-status.c), also used by LIST-STATUS. */

@@ -103,6 +103,26 @@ static void write_flag_names(const struct imap_view *v, struct buf *out)
 		buf_printf(out, " %s", v->keywords[i]);
 }
 
+/* First index with uid >= the given one. */
+static size_t lower_bound(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+long imap_view_find(const struct imap_view *v, uint32_t uid)
+{
+	size_t i = lower_bound(v, uid);
+	return i < v->count && v->msgs[i].uid == uid ? (long)i : -1;
+}
+
 static void write_flags_lines(const struct imap_view *v, struct buf *out)
 {
 	buf_append_str(out, "* FLAGS (");
@@ -131,33 +151,6 @@ void imap_view_write_select(const struct imap_view *v, struct buf *out)
 	           "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 	           "* OK [UIDNEXT %u] Predicted next UID\r\n",
 	           v->uidvalidity, v->uidnext);
-}
-
-long imap_view_find(const struct imap_view *v, uint32_t uid)
-{
-	size_t lo = 0, hi = v->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < v->count && v->msgs[lo].uid == uid ? (long)lo : -1;
-}
-
-/* First index with uid >= the given one. */
-static size_t lower_bound(const struct imap_view *v, uint32_t uid)
-{
-	size_t lo = 0, hi = v->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 void imap_view_write_flags(const struct store_msg *m, struct buf *out)

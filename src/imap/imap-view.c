@@ -66,10 +66,17 @@ enum store_status imap_view_open(struct store *st, const char *name,
 	v->uidvalidity = ch.uidvalidity;
 	v->uidnext = ch.uidnext;
 	v->modseq = ch.highestmodseq;
-	v->cap = ch.msg_count;
-	v->msgs = xmalloc((v->cap == 0 ? 1 : v->cap) * sizeof(*v->msgs));
-	for (size_t i = 0; i < ch.msg_count; i++)
-		view_add(v, &ch.msgs[i], ch.msgs[i].uid >= ch.recent_uid);
+	/* the view takes the store's array as it is */
+	v->msgs = ch.msgs;
+	v->count = v->cap = ch.msg_count;
+	ch.msgs = NULL;
+	ch.msg_count = 0;
+	for (size_t i = 0; i < v->count; i++) {
+		if (v->msgs[i].uid >= ch.recent_uid) {
+			v->msgs[i].flags |= IMAP_VIEW_RECENT;
+			v->recent_count++;
+		}
+	}
 	view_set_keywords(v, &ch);
 	store_changes_free(&ch);
 	*view_r = v;

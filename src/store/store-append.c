@@ -17,10 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define WRITE_CHUNK_BYTES 65536
+#define WRITE_BUF_BYTES 65536
 
 /* Bytes of data once every bare LF is a CR LF. */
 uint64_t store_crlf_size(const unsigned char *p, size_t n)
@@ -51,23 +52,49 @@ static int write_all(int fd, const void *data, size_t n)
 	return 0;
 }
 
-/* Write data with bare LFs turned into CR LF. */
+/* Append n bytes to out, writing it to fd each time it fills. */
+static int crlf_put(int fd, struct buf *out, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	while (n > 0) {
+		if (buf_room(out) == 0) {
+			if (write_all(fd, out->data, out->len) < 0)
+				return -1;
+			buf_reset(out);
+		}
+		size_t take = n < buf_room(out) ? n : buf_room(out);
+		buf_append(out, p, take);
+		p += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* Write data with bare LFs turned into CR LF, through a buffer of
+ * WRITE_BUF_BYTES: a message below that is one write(). */
 int store_write_crlf(int fd, const unsigned char *p, size_t n)
 {
 	const unsigned char *start = p, *end = p + n;
-	while (p < end) {
+	struct buf out;
+	buf_init(&out, WRITE_BUF_BYTES);
+	buf_reserve(&out, n < WRITE_BUF_BYTES ? n : WRITE_BUF_BYTES);
+	int ret = 0;
+	while (ret == 0 && p < end) {
 		const unsigned char *lf = memchr(p, '\n', (size_t)(end - p));
 		const unsigned char *stop = lf != NULL ? lf : end;
-		if (write_all(fd, p, (size_t)(stop - p)) < 0)
-			return -1;
-		if (lf == NULL)
+		ret = crlf_put(fd, &out, p, (size_t)(stop - p));
+		if (ret < 0 || lf == NULL)
 			break;
 		bool bare = lf == start || lf[-1] != '\r';
-		if (write_all(fd, bare ? "\r\n" : "\n", bare ? 2 : 1) < 0)
-			return -1;
+		ret = crlf_put(fd, &out, bare ? "\r\n" : "\n", bare ? 2 : 1);
 		p = lf + 1;
 	}
-	return 0;
+	if (ret == 0 && out.len > 0)
+		ret = write_all(fd, out.data, out.len);
+	int err = errno;
+	buf_free(&out);
+	errno = err;
+	return ret;
 }
 
 /* Write one message to tmp/ and set its mtime to the internal date;

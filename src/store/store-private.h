@@ -163,7 +163,8 @@ enum store_status msg_row_delete(struct store *st, int64_t mailbox_id,
 /* ---- store-append.c ---- */
 /* Bytes of p once every bare LF is a CR LF. */
 uint64_t store_crlf_size(const unsigned char *p, size_t n);
-/* Write data with bare LFs turned into CR LF; 0 or -1 with errno. */
+/* Write data with bare LFs turned into CR LF, buffered (one write() for
+ * a message up to 64 KiB); 0 or -1 with errno. */
 int store_write_crlf(int fd, const unsigned char *p, size_t n);
 /* Unlink dir/tmp/<key> of each row with a key. */
 void store_unlink_tmp(const char *dir, const struct msgrow *rows, size_t count);

@@ -1,9 +1,11 @@
 /* Unit tests for the local store backend (store/store.h), each on a
  * fresh store in a temporary directory. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/log.h"
 #include "core/util.h"
+#include "store/store-private.h"
 #include "store/store.h"
 
 static char data_dir[PATH_MAX];
@@ -802,21 +807,155 @@ static void test_big_mailbox(void **state)
 	store_close(&st);
 }
 
+/* p with every bare LF made CR LF, a byte at a time: what the store's
+ * files must hold. out has room for 2 * n bytes. */
+static size_t crlf_ref(const char *p, size_t n, char *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			out[k++] = '\r';
+		out[k++] = p[i];
+	}
+	return k;
+}
+
+/* The bytes of message uid (malloc'd), checked against its size. */
+static char *read_message(struct store *st, uint64_t id, uint32_t uid,
+                          size_t *size_r)
+{
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, id, uid, &fd, &size), STORE_OK);
+	char *data = malloc(size + 1);
+	assert_non_null(data);
+	size_t got = 0;
+	ssize_t r;
+	while ((r = read(fd, data + got, size + 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	assert_int_equal(got, size);
+	*size_r = got;
+	return data;
+}
+
+/* More than the 64 KiB write buffer: a leading LF, lines ending in LF
+ * and in CR LF, a line longer than the buffer, a trailing CR. */
+static size_t mixed_text(char *text)
+{
+	size_t n = 0;
+	text[n++] = '\n';
+	for (int i = 0; n < 100000; i++)
+		n += (size_t)sprintf(text + n,
+		                     i % 3 ? "line %d\n" : "line %d\r\n", i);
+	memset(text + n, 'x', 70000);
+	n += 70000;
+	static const char tail[] = "\n\r\n\n\r\r\nend\r";
+	memcpy(text + n, tail, sizeof(tail) - 1);
+	return n + sizeof(tail) - 1;
+}
+
+static void test_append_large_mixed(void **state)
+{
+	char *text = malloc(200000), *want = malloc(400000);
+	assert_non_null(text);
+	assert_non_null(want);
+	size_t n = mixed_text(text), want_n = crlf_ref(text, n, want);
+	struct store *st = open_store();
+	struct store_append_msg m = {.data = text, .size = n};
+	uint32_t uidv, uid;
+	assert_int_equal(store_append(st, "INBOX", &m, 1, &uidv, &uid),
+	                 STORE_OK);
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 1);
+	assert_int_equal(c.msgs[0].size, want_n);
+	size_t got_n;
+	char *got = read_message(st, c.mailbox_id, uid, &got_n);
+	assert_int_equal(got_n, want_n);
+	assert_memory_equal(got, want, want_n);
+	free(got);
+	store_changes_free(&c);
+	/* a write error (here: past the file size limit) fails the APPEND
+	 * and leaves nothing in tmp/ */
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 100000;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	enum store_status ret = store_append(st, "INBOX", &m, 1, &uidv, &uid);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(ret, STORE_ERROR);
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+	store_close(&st);
+	free(text);
+	free(want);
+}
+
+/* A message smaller than the buffer goes out in one write(): a
+ * SOCK_SEQPACKET socket keeps each write() a record of its own. */
+static void test_write_crlf(void **state)
+{
+	char text[4096], want[8192], got[16384];
+	size_t n = 0;
+	for (int i = 0; n < sizeof(text) - 64; i++)
+		n += (size_t)sprintf(text + n,
+		                     i % 2 ? "line %d\n" : "line %d\r\n", i);
+	size_t want_n = crlf_ref(text, n, want);
+	int sv[2];
+	/* non-blocking, so that many small writes fail (EAGAIN) once the
+	 * socket's buffer is full instead of hanging the test */
+	assert_int_equal(
+	        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(store_write_crlf(sv[0], (unsigned char *)text, n), 0);
+	close(sv[0]);
+	assert_int_equal(recv(sv[1], got, sizeof(got), 0), (ssize_t)want_n);
+	assert_memory_equal(got, want, want_n);
+	assert_int_equal(recv(sv[1], got, sizeof(got), 0), 0);
+	close(sv[1]);
+	/* errors keep their errno, at the last flush and at one on the way */
+	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(store_write_crlf(fd, (unsigned char *)text, n), -1);
+	assert_int_equal(errno, ENOSPC);
+	char *big = malloc(200000);
+	assert_non_null(big);
+	n = mixed_text(big);
+	assert_int_equal(store_write_crlf(fd, (unsigned char *)big, n), -1);
+	assert_int_equal(errno, ENOSPC);
+	free(big);
+	close(fd);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR + 1);
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-	        T(test_new_store),         T(test_names),
-	        T(test_create_delete),     T(test_rename),
-	        T(test_subscribe),         T(test_append),
-	        T(test_uids_never_reused), T(test_uidvalidity),
-	        T(test_sync_changes),      T(test_recent),
-	        T(test_set_flags),         T(test_copy_move),
-	        T(test_expunge),           T(test_quota),
-	        T(test_new_dir),           T(test_index_loss),
-	        T(test_index_corrupt),     T(test_reindex),
-	        T(test_roll_forward),      T(test_big_mailbox),
+	        T(test_new_store),
+	        T(test_names),
+	        T(test_create_delete),
+	        T(test_rename),
+	        T(test_subscribe),
+	        T(test_append),
+	        T(test_uids_never_reused),
+	        T(test_uidvalidity),
+	        T(test_sync_changes),
+	        T(test_recent),
+	        T(test_set_flags),
+	        T(test_copy_move),
+	        T(test_expunge),
+	        T(test_quota),
+	        T(test_new_dir),
+	        T(test_index_loss),
+	        T(test_index_corrupt),
+	        T(test_reindex),
+	        T(test_roll_forward),
+	        T(test_big_mailbox),
+	        T(test_append_large_mixed),
+	        T(test_write_crlf),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

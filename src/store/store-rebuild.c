@@ -5,12 +5,13 @@
  * Mailboxes come from the Maildir++ folders; UIDVALIDITY, the uidnext
  * floor and special-use from roost-mailbox; UIDs from ",U=", flags from
  * ":2,", keywords through roost-keywords; internal dates from mtimes
- * (zone +0000). A folder without roost-mailbox gets a new UIDVALIDITY;
- * a file without a UID, or with one already taken, a new UID above the
- * others. Every modseq becomes one value above any used before (a
- * millisecond clock), so CONDSTORE clients refetch everything; the
- * expunged history is lost. Keywords past the 26th letter live only in
- * the index and are lost too. */
+ * (zone +0000). A folder without roost-mailbox gets a new UIDVALIDITY.
+ * A file with a UID already taken gets a new UID above the others, and
+ * so do files without a UID, after those, in the order of their
+ * internal dates, then names. Every modseq becomes one value above any
+ * used before (a millisecond clock), so CONDSTORE clients refetch
+ * everything; the expunged history is lost. Keywords past the 26th
+ * letter live only in the index and are lost too. */
 #include "store/store-private.h"
 
 #include <dirent.h>
@@ -130,11 +131,18 @@ struct rb_file {
 	char *name;
 };
 
+/* By UID, files without one last; then by internal date and name, so
+ * that new UIDs follow the mail's dates whatever order readdir() gives,
+ * and the same files always get the same UIDs. */
 static int rb_file_cmp(const void *a, const void *b)
 {
 	const struct rb_file *x = a, *y = b;
 	uint32_t ux = x->row.uid - 1, uy = y->row.uid - 1; /* 0 sorts last */
-	return ux < uy ? -1 : ux > uy;
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	if (x->row.internaldate != y->row.internaldate)
+		return x->row.internaldate < y->row.internaldate ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 /* The message files in dir/cur. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -750,6 +751,53 @@ static void test_reindex(void **state)
 	assert_int_equal(store_reindex(&set, "a/b"), STORE_BADNAME);
 }
 
+/* Write a file at rel (as another program would) with mtime. */
+static void put_file(const char *rel, const char *text, int64_t mtime)
+{
+	char path[PATH_MAX];
+	upath(path, rel);
+	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+	struct timespec ts[2] = {{.tv_sec = mtime}, {.tv_sec = mtime}};
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void test_reindex_uid_order(void **state)
+{
+	struct store *st = open_store();
+	assert_int_equal(append1(st, "INBOX", "kept\r\n", 0, NULL), 1);
+	store_close(&st);
+	/* names (and so readdir order) disagree with the dates */
+	put_file("Maildir/cur/m1.other:2,", "1\r\n", 1700003000);
+	put_file("Maildir/cur/m2.other:2,", "2\r\n", 1700001000);
+	put_file("Maildir/cur/m3.other:2,S", "3\r\n", 1700002000);
+	put_file("Maildir/cur/m4.other", "4\r\n", 1700001000);
+	assert_int_equal(store_reindex(&set, "alice"), STORE_OK);
+	/* by date, then (m2, m4 share one) by name, above the kept UID */
+	static const char *const order[] = {"m2.other", "m4.other", "m3.other",
+	                                    "m1.other"};
+	static const int64_t dates[] = {1700001000, 1700001000, 1700002000,
+	                                1700003000};
+	char name[PATH_MAX], want[32];
+	for (size_t i = 0; i < 4; i++) {
+		find_file("Maildir/cur", order[i], name);
+		snprintf(want, sizeof(want), ",U=%zu:", i + 2);
+		assert_non_null(strstr(name, want));
+	}
+	find_file("Maildir/cur", ",U=1:", name);
+	assert_true(name[0] != '\0');
+	st = open_store();
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 5);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(c.msgs[i + 1].uid, i + 2);
+		assert_int_equal(c.msgs[i + 1].internaldate, dates[i]);
+	}
+	assert_int_equal(c.msgs[3].flags, STORE_FLAG_SEEN);
+	store_changes_free(&c);
+	store_close(&st);
+}
+
 static void test_roll_forward(void **state)
 {
 	struct store *st = open_store();
@@ -956,6 +1004,7 @@ int main(void)
 	        T(test_big_mailbox),
 	        T(test_append_large_mixed),
 	        T(test_write_crlf),
+	        T(test_reindex_uid_order),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,15 @@
 /* Message files and rows of the local store: naming, finding (with the
- * lazy repairs that crash-safety relies on) and the row helpers. */
+ * lazy repairs that crash-safety relies on), bringing in files other
+ * programs wrote, and the row helpers. */
 #include "store/store-private.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +82,65 @@ void msg_rename_flags(const char *mdir, const struct kwlist *kw,
 	snprintf(to, sizeof(to), "%s/cur/%s", mdir, b);
 	if (rename(from, to) < 0 && errno == ENOENT)
 		msg_locate(mdir, kw, now, to);
+}
+
+/* Write len bytes of data to a new file at path with CR LF line ends,
+ * set its times to mtime and sync it; 0 or -1 with errno. */
+static int msg_write_crlf_copy(const char *path, const void *data, size_t len,
+                               struct timespec mtime)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	struct timespec ts[2] = {mtime, mtime};
+	int ret = store_write_crlf(fd, data, len) < 0 || futimens(fd, ts) < 0 ||
+	                          fsync(fd) < 0
+	                  ? -1
+	                  : 0;
+	int err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+enum store_status msg_file_to_tmp(struct store *st, const char *dir,
+                                  const char *path, bool link_clean,
+                                  struct msgrow *r, bool *put_r)
+{
+	*put_r = false;
+	int in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (in < 0 || fstat(in, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if (in >= 0)
+			close(in);
+		return STORE_OK; /* gone, or not a message: left alone */
+	}
+	size_t len = (size_t)sb.st_size;
+	void *map =
+	        len > 0 ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, in, 0) : NULL;
+	int err = errno;
+	close(in);
+	if (map == MAP_FAILED)
+		return store_errno_status(st, "mmap", path, err);
+	r->size = store_crlf_size(map, len);
+	r->internaldate = (int64_t)sb.st_mtim.tv_sec;
+	enum store_status ret = STORE_OK;
+	if (r->size != len || link_clean) {
+		char to[PATH_MAX];
+		store_make_key(st, r->size, r->key, sizeof(r->key));
+		snprintf(to, sizeof(to), "%s/tmp/%s", dir, r->key);
+		if ((r->size == len ? link(path, to)
+		                    : msg_write_crlf_copy(to, map, len,
+		                                          sb.st_mtim)) < 0) {
+			err = errno;
+			unlink(to);
+			ret = store_errno_status(st, "copy to tmp", path, err);
+		}
+		*put_r = ret == STORE_OK;
+	}
+	if (map != NULL)
+		munmap(map, len);
+	return ret;
 }
 
 void msgrow_from_stmt(sqlite3_stmt *s, int col, struct msgrow *r)

@@ -5,13 +5,14 @@
  * Mailboxes come from the Maildir++ folders; UIDVALIDITY, the uidnext
  * floor and special-use from roost-mailbox; UIDs from ",U=", flags from
  * ":2,", keywords through roost-keywords; internal dates from mtimes
- * (zone +0000). A folder without roost-mailbox gets a new UIDVALIDITY.
- * A file with a UID already taken gets a new UID above the others, and
- * so do files without a UID, after those, in the order of their
- * internal dates, then names. Every modseq becomes one value above any
- * used before (a millisecond clock), so CONDSTORE clients refetch
- * everything; the expunged history is lost. Keywords past the 26th
- * letter live only in the index and are lost too. */
+ * (zone +0000). Files without ",U=" come from other programs and are
+ * rewritten with CR LF line ends if they have bare LFs. A folder without
+ * roost-mailbox gets a new UIDVALIDITY. A file with a UID already taken
+ * gets a new UID above the others, and so do files without a UID, after
+ * those, in the order of their internal dates, then names. Every modseq
+ * becomes one value above any used before (a millisecond clock), so
+ * CONDSTORE clients refetch everything; the expunged history is lost.
+ * Keywords past the 26th letter live only in the index and are lost too. */
 #include "store/store-private.h"
 
 #include <dirent.h>
@@ -129,6 +130,7 @@ struct rb_file {
 	struct msgrow row;
 	uint32_t kw_mask;
 	char *name;
+	bool foreign; /* no usable ",U=": roost did not write it */
 };
 
 /* By UID, files without one last; then by internal date and name, so
@@ -172,6 +174,7 @@ static size_t rb_scan_cur(const char *dir, struct rb_file **files_r)
 		f->kw_mask = mn.keyword_mask;
 		snprintf(f->row.key, sizeof(f->row.key), "%s", mn.key);
 		f->row.uid = mn.uid;
+		f->foreign = mn.uid == 0;
 		f->row.flags = mn.flags;
 		f->row.size = (uint64_t)sb.st_size;
 		f->row.internaldate = (int64_t)sb.st_mtim.tv_sec;
@@ -182,12 +185,42 @@ static size_t rb_scan_cur(const char *dir, struct rb_file **files_r)
 	return n;
 }
 
+/* A file another program wrote (a Dovecot Maildir, say) may have bare
+ * LF line ends, but the bytes of ours must be what IMAP sends: rewrite
+ * it with CR LF under a new key, in tmp/ and synced, and rename that
+ * over its old name (which carries its flags; the mtime is kept), so a
+ * crash leaves either file and never both. Files with our ",U=" are
+ * trusted to be CR LF already and are not read. */
+static enum store_status rb_normalise(struct store *st, const char *dir,
+                                      struct rb_file *f)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/cur/%s", dir, f->name);
+	bool put;
+	enum store_status ret =
+	        msg_file_to_tmp(st, dir, path, false, &f->row, &put);
+	if (ret != STORE_OK || !put)
+		return ret;
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, f->row.key);
+	if (rename(tmp, path) < 0) {
+		int err = errno;
+		unlink(tmp);
+		return store_errno_status(st, "rename", tmp, err);
+	}
+	return STORE_OK;
+}
+
 /* Insert one file's row, renaming the file to its canonical name. */
 static enum store_status rb_message(struct store *st, struct mbox *m,
                                     const struct kwlist *kw, const char *dir,
                                     struct rb_file *f)
 {
 	char name[MAILDIR_FILENAME_MAX + 1], a[PATH_MAX], b[PATH_MAX];
+	if (f->foreign) {
+		enum store_status ret = rb_normalise(st, dir, f);
+		if (ret != STORE_OK)
+			return ret;
+	}
 	f->row.keywords = kw_from_mask(kw, f->kw_mask);
 	f->row.modseq = m->highestmodseq;
 	if (msg_filename(kw, &f->row, name, sizeof(name)) < 0)

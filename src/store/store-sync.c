@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -209,47 +207,12 @@ struct new_file {
  * CR LF, else copied with CR LF line ends and synced. */
 static int new_to_tmp(struct store *st, const char *dir, struct new_file *f)
 {
-	char from[PATH_MAX], to[PATH_MAX];
+	char from[PATH_MAX];
 	snprintf(from, sizeof(from), "%s/new/%s", dir, f->name);
-	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat sb;
-	if (in < 0 || fstat(in, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		if (in >= 0)
-			close(in);
-		return -1;
-	}
-	size_t len = (size_t)sb.st_size;
-	void *map =
-	        len > 0 ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, in, 0) : NULL;
-	close(in);
-	if (map == MAP_FAILED)
-		return -1;
-	f->row.size = store_crlf_size(map, len);
-	f->row.internaldate = (int64_t)sb.st_mtim.tv_sec;
-	store_make_key(st, f->row.size, f->row.key, sizeof(f->row.key));
-	snprintf(to, sizeof(to), "%s/tmp/%s", dir, f->row.key);
-	int ret = 0;
-	if (f->row.size == len) {
-		ret = link(from, to);
-	} else {
-		int out =
-		        open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		struct timespec ts[2] = {sb.st_mtim, sb.st_mtim};
-		ret = out < 0 || store_write_crlf(out, map, len) < 0 ||
-		                      futimens(out, ts) < 0 || fsync(out) < 0
-		              ? -1
-		              : 0;
-		if (out >= 0)
-			close(out);
-	}
-	int err = errno;
-	if (map != NULL)
-		munmap(map, len);
-	if (ret < 0) {
-		unlink(to);
-		store_errno_status(st, "take new", from, err);
-	}
-	return ret;
+	bool put;
+	enum store_status ret =
+	        msg_file_to_tmp(st, dir, from, true, &f->row, &put);
+	return ret == STORE_OK && put ? 0 : -1;
 }
 
 #define NEW_FILES_PER_CALL 1000

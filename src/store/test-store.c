@@ -112,6 +112,38 @@ static uint64_t mbox_id(struct store *st, const char *name)
 	return id;
 }
 
+/* p with every bare LF made CR LF, a byte at a time: what the store's
+ * files must hold. out has room for 2 * n bytes. */
+static size_t crlf_ref(const char *p, size_t n, char *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			out[k++] = '\r';
+		out[k++] = p[i];
+	}
+	return k;
+}
+
+/* The bytes of message uid (malloc'd), checked against its size. */
+static char *read_message(struct store *st, uint64_t id, uint32_t uid,
+                          size_t *size_r)
+{
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, id, uid, &fd, &size), STORE_OK);
+	char *data = malloc(size + 1);
+	assert_non_null(data);
+	size_t got = 0;
+	ssize_t r;
+	while ((r = read(fd, data + got, size + 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	assert_int_equal(got, size);
+	*size_r = got;
+	return data;
+}
+
 static bool has_mailbox(const struct store_mailbox_list *l, const char *name)
 {
 	for (size_t i = 0; i < l->count; i++) {
@@ -798,6 +830,69 @@ static void test_reindex_uid_order(void **state)
 	store_close(&st);
 }
 
+/* Message uid's bytes are want (a C string), with that size. */
+static void check_bytes(struct store *st, uint64_t id, uint32_t uid,
+                        const char *want)
+{
+	size_t n;
+	char *got = read_message(st, id, uid, &n);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(got, want, n);
+	free(got);
+}
+
+/* A rebuild from another program's Maildir (Dovecot's: LF line ends,
+ * no ",U=") makes its files CR LF, keeping dates and flags. */
+static void check_foreign(void)
+{
+	struct store *st = open_store();
+	struct store_changes c;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &c), STORE_OK);
+	assert_int_equal(c.msg_count, 4);
+	/* ours: trusted to be CR LF already, so not read */
+	assert_int_equal(c.msgs[0].uid, 9);
+	assert_int_equal(c.msgs[0].size, 4);
+	assert_int_equal(c.msgs[1].uid, 10);
+	assert_int_equal(c.msgs[1].size, 20);
+	assert_int_equal(c.msgs[1].flags, STORE_FLAG_SEEN);
+	assert_int_equal(c.msgs[1].internaldate, 1700000001);
+	check_bytes(st, c.mailbox_id, 10, "Subject: a\r\n\r\nline\r\n");
+	assert_int_equal(c.msgs[2].uid, 11);
+	assert_int_equal(c.msgs[2].flags,
+	                 STORE_FLAG_FLAGGED | STORE_FLAG_DELETED);
+	assert_int_equal(c.msgs[2].internaldate, 1700000002);
+	assert_int_equal(c.msgs[2].size, 24);
+	check_bytes(st, c.mailbox_id, 11, "Subject: b\r\n\r\nmixed\r\nend");
+	assert_int_equal(c.msgs[3].uid, 12);
+	check_bytes(st, c.mailbox_id, 12, "ok\r\n");
+	store_changes_free(&c);
+	store_close(&st);
+	char name[PATH_MAX];
+	find_file("Maildir/cur", "1700000003.M3P3.dove,U=12:", name);
+	assert_true(name[0] != '\0'); /* had no bare LF: kept its key */
+	assert_int_equal(count_files("Maildir/cur"), 4);
+	assert_int_equal(count_files("Maildir/tmp"), 0);
+}
+
+static void test_reindex_foreign_lf(void **state)
+{
+	char path[PATH_MAX];
+	upath(path, "Maildir/cur");
+	assert_int_equal(mkdir_p(path, 0700), 0);
+	put_file("Maildir/cur/1700000001.M1P1.dove,S=17,W=20:2,S",
+	         "Subject: a\n\nline\n", 1700000001);
+	put_file("Maildir/cur/1700000002.M2P2.dove:2,FT",
+	         "Subject: b\r\n\r\nmixed\nend", 1700000002);
+	put_file("Maildir/cur/1700000003.M3P3.dove:2,", "ok\r\n", 1700000003);
+	put_file("Maildir/cur/1700000000.M0P0.roost,S=4,U=9:2,", "x\ny\n",
+	         1700000000);
+	assert_int_equal(store_reindex(&set, "alice"), STORE_OK);
+	check_foreign();
+	/* the rewritten files kept their mtimes: a second rebuild agrees */
+	assert_int_equal(store_reindex(&set, "alice"), STORE_OK);
+	check_foreign();
+}
+
 static void test_roll_forward(void **state)
 {
 	struct store *st = open_store();
@@ -853,38 +948,6 @@ static void test_big_mailbox(void **state)
 	assert_true(time_now_ms() - t0 < 1000);
 	store_changes_free(&c);
 	store_close(&st);
-}
-
-/* p with every bare LF made CR LF, a byte at a time: what the store's
- * files must hold. out has room for 2 * n bytes. */
-static size_t crlf_ref(const char *p, size_t n, char *out)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			out[k++] = '\r';
-		out[k++] = p[i];
-	}
-	return k;
-}
-
-/* The bytes of message uid (malloc'd), checked against its size. */
-static char *read_message(struct store *st, uint64_t id, uint32_t uid,
-                          size_t *size_r)
-{
-	int fd;
-	uint64_t size;
-	assert_int_equal(store_open_message(st, id, uid, &fd, &size), STORE_OK);
-	char *data = malloc(size + 1);
-	assert_non_null(data);
-	size_t got = 0;
-	ssize_t r;
-	while ((r = read(fd, data + got, size + 1 - got)) > 0)
-		got += (size_t)r;
-	close(fd);
-	assert_int_equal(got, size);
-	*size_r = got;
-	return data;
 }
 
 /* More than the 64 KiB write buffer: a leading LF, lines ending in LF
@@ -1005,6 +1068,7 @@ int main(void)
 	        T(test_append_large_mixed),
 	        T(test_write_crlf),
 	        T(test_reindex_uid_order),
+	        T(test_reindex_foreign_lf),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #define ROOST_STORE_STORE_PRIVATE_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,7 +30,8 @@ struct store {
 		sqlite3_stmt *stmt;
 	} stmts[STORE_STMT_CACHE_MAX];
 	size_t stmt_count;
-	char host[64]; /* for file keys */
+	char host[64];               /* for file keys */
+	pthread_mutex_t *write_lock; /* held from BEGIN IMMEDIATE to its end */
 };
 
 /* A row of the mailbox table. */

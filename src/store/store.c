@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,10 +111,53 @@ enum store_status db_error(struct store *st, const char *op)
 	return code == SQLITE_FULL ? STORE_NOSPACE : STORE_ERROR;
 }
 
+/* Writers to one user's index in this process queue on a mutex rather
+ * than in SQLite's busy handler, which polls with sleeps of up to 100 ms
+ * and so turned contention between a user's sessions into long stalls.
+ * Other processes (roost reindex, roost deliver) still meet SQLite's
+ * lock. A stripe is shared by the users that hash to it. */
+#define WRITE_LOCK_STRIPES 64
+#define WRITE_LOCK_WAIT_S 10
+static pthread_mutex_t write_locks[WRITE_LOCK_STRIPES];
+static pthread_once_t write_locks_once = PTHREAD_ONCE_INIT;
+
+static void write_locks_init(void)
+{
+	for (size_t i = 0; i < WRITE_LOCK_STRIPES; i++)
+		pthread_mutex_init(&write_locks[i], NULL);
+}
+
+static void write_lock(struct store *st)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = st->dir; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	pthread_once(&write_locks_once, write_locks_init);
+	pthread_mutex_t *m = &write_locks[h % WRITE_LOCK_STRIPES];
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WRITE_LOCK_WAIT_S;
+	/* a holder stuck that long: go on, SQLite's lock still protects */
+	if (pthread_mutex_timedlock(m, &until) == 0)
+		st->write_lock = m;
+}
+
+static void write_unlock(struct store *st)
+{
+	if (st->write_lock != NULL) {
+		pthread_mutex_unlock(st->write_lock);
+		st->write_lock = NULL;
+	}
+}
+
 enum store_status db_begin(struct store *st, bool write)
 {
-	if (db_exec(st, write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK)
+	if (write)
+		write_lock(st);
+	if (db_exec(st, write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK) {
+		write_unlock(st);
 		return db_error(st, "begin");
+	}
 	return STORE_OK;
 }
 
@@ -124,6 +168,7 @@ enum store_status db_commit(struct store *st)
 		db_rollback(st);
 		return ret;
 	}
+	write_unlock(st);
 	return STORE_OK;
 }
 
@@ -131,6 +176,7 @@ void db_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		db_exec(st, "ROLLBACK");
+	write_unlock(st);
 }
 
 int64_t db_meta_get(struct store *st, const char *key)
@@ -322,6 +368,8 @@ static struct store *store_alloc(const struct store_settings *set,
 
 static void store_free(struct store *st)
 {
+	if (st->db != NULL)
+		db_rollback(st); /* and let go of the write lock */
 	db_finalize_all(st);
 	if (st->db != NULL)
 		sqlite3_close(st->db);

@@ -359,6 +359,28 @@ def test_index_loss_rebuilt_on_start(make_server, how):
     c.close()
 
 
+def test_corrupt_index_rebuilt_on_start(make_server):
+    """An index.db that is not a database is set aside and rebuilt."""
+    srv = make_server(users={USER: PW})
+    c = login(srv)
+    boxes = populate(c)
+    before = snapshot(c, boxes)
+    c.close()
+    srv.stop()
+    udir = srv.user_dir(USER)
+    for suffix in ("-wal", "-shm"):
+        p = udir / f"index.db{suffix}"
+        if p.exists():
+            p.unlink()
+    (udir / "index.db").write_bytes(b"this is not an SQLite database\n" * 512)
+    srv.restart()
+    c = login(srv)
+    assert_same_after_rebuild(c, before, boxes)
+    c.close()
+    kept = [n for n in os.listdir(udir) if n.startswith("index.db.corrupt")]
+    assert kept, f"the damaged index was not kept aside: {os.listdir(udir)}"
+
+
 def test_reindex_cli(make_server):
     srv = make_server(users={USER: PW})
     c = login(srv)

@@ -85,16 +85,16 @@ void msg_rename_flags(const char *mdir, const struct kwlist *kw,
 }
 
 /* Write len bytes of data to a new file at path with CR LF line ends,
- * set its times to mtime and sync it; 0 or -1 with errno. */
+ * set its times to mtime and (if sync) sync it; 0 or -1 with errno. */
 static int msg_write_crlf_copy(const char *path, const void *data, size_t len,
-                               struct timespec mtime)
+                               struct timespec mtime, bool sync)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	struct timespec ts[2] = {mtime, mtime};
 	int ret = store_write_crlf(fd, data, len) < 0 || futimens(fd, ts) < 0 ||
-	                          fsync(fd) < 0
+	                          (sync && fsync(fd) < 0)
 	                  ? -1
 	                  : 0;
 	int err = errno;
@@ -104,7 +104,7 @@ static int msg_write_crlf_copy(const char *path, const void *data, size_t len,
 }
 
 enum store_status msg_file_to_tmp(struct store *st, const char *dir,
-                                  const char *path, bool link_clean,
+                                  const char *path, bool link_clean, bool sync,
                                   struct msgrow *r, bool *put_r)
 {
 	*put_r = false;
@@ -129,9 +129,10 @@ enum store_status msg_file_to_tmp(struct store *st, const char *dir,
 		char to[PATH_MAX];
 		store_make_key(st, r->size, r->key, sizeof(r->key));
 		snprintf(to, sizeof(to), "%s/tmp/%s", dir, r->key);
-		if ((r->size == len ? link(path, to)
-		                    : msg_write_crlf_copy(to, map, len,
-		                                          sb.st_mtim)) < 0) {
+		if ((r->size == len
+		             ? link(path, to)
+		             : msg_write_crlf_copy(to, map, len, sb.st_mtim,
+		                                   sync)) < 0) {
 			err = errno;
 			unlink(to);
 			ret = store_errno_status(st, "copy to tmp", path, err);

@@ -153,13 +153,14 @@ void msg_rename_flags(const char *mdir, const struct kwlist *kw,
                       const struct msgrow *old, const struct msgrow *now);
 /* Put the message file at path (which another program wrote) into
  * dir/tmp/ under a new key r->key, with CR LF line ends: copied, keeping
- * its mtime, and synced when it has bare LFs; when it has none,
+ * its mtime, when it has bare LFs (and fsynced if sync is set: else the
+ * caller makes it durable); when it has none,
  * hard-linked if link_clean is set, else left alone. r->size gets its
  * CR LF size and r->internaldate its mtime. STORE_OK with *put_r telling
  * whether tmp/<r->key> now holds it (a file that cannot be opened is
  * left alone), or an error (logged; nothing is left in tmp/). */
 enum store_status msg_file_to_tmp(struct store *st, const char *dir,
-                                  const char *path, bool link_clean,
+                                  const char *path, bool link_clean, bool sync,
                                   struct msgrow *r, bool *put_r);
 enum store_status msg_row_get(struct store *st, int64_t mailbox_id,
                               uint32_t uid, struct msgrow *out);

@@ -187,27 +187,45 @@ static size_t rb_scan_cur(const char *dir, struct rb_file **files_r)
 
 /* A file another program wrote (a Dovecot Maildir, say) may have bare
  * LF line ends, but the bytes of ours must be what IMAP sends: rewrite
- * it with CR LF under a new key, in tmp/ and synced, and rename that
- * over its old name (which carries its flags; the mtime is kept), so a
- * crash leaves either file and never both. Files with our ",U=" are
- * trusted to be CR LF already and are not read. */
+ * it with CR LF under a new key in tmp/, and rename that over its old
+ * name (which carries its flags; the mtime is kept), so a crash leaves
+ * either file and never both. All copies are written first and made
+ * durable with one syncfs(), not an fsync each: a Dovecot Maildir of
+ * 100,000 messages is converted in seconds, not minutes. Files with our
+ * ",U=" are trusted to be CR LF already and are not read. */
 static enum store_status rb_normalise(struct store *st, const char *dir,
-                                      struct rb_file *f)
+                                      struct rb_file *files, size_t n)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/cur/%s", dir, f->name);
-	bool put;
-	enum store_status ret =
-	        msg_file_to_tmp(st, dir, path, false, &f->row, &put);
-	if (ret != STORE_OK || !put)
-		return ret;
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, f->row.key);
-	if (rename(tmp, path) < 0) {
-		int err = errno;
-		unlink(tmp);
-		return store_errno_status(st, "rename", tmp, err);
+	bool *put = xcalloc(n + 1, sizeof(*put)), any = false;
+	enum store_status ret = STORE_OK;
+	for (size_t i = 0; i < n && ret == STORE_OK; i++) {
+		if (!files[i].foreign)
+			continue;
+		snprintf(path, sizeof(path), "%s/cur/%s", dir, files[i].name);
+		ret = msg_file_to_tmp(st, dir, path, false, false,
+		                      &files[i].row, &put[i]);
+		any |= put[i];
 	}
-	return STORE_OK;
+	int fd = any && ret == STORE_OK
+	                 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	                 : -1;
+	if (any && ret == STORE_OK && (fd < 0 || syncfs(fd) < 0))
+		ret = store_errno_status(st, "syncfs", dir, errno);
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; i < n; i++) {
+		if (!put[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/cur/%s", dir, files[i].name);
+		snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, files[i].row.key);
+		if (ret == STORE_OK && rename(tmp, path) < 0)
+			ret = store_errno_status(st, "rename", tmp, errno);
+		if (ret != STORE_OK)
+			unlink(tmp);
+	}
+	free(put);
+	return ret;
 }
 
 /* Insert one file's row, renaming the file to its canonical name. */
@@ -216,11 +234,6 @@ static enum store_status rb_message(struct store *st, struct mbox *m,
                                     struct rb_file *f)
 {
 	char name[MAILDIR_FILENAME_MAX + 1], a[PATH_MAX], b[PATH_MAX];
-	if (f->foreign) {
-		enum store_status ret = rb_normalise(st, dir, f);
-		if (ret != STORE_OK)
-			return ret;
-	}
 	f->row.keywords = kw_from_mask(kw, f->kw_mask);
 	f->row.modseq = m->highestmodseq;
 	if (msg_filename(kw, &f->row, name, sizeof(name)) < 0)
@@ -251,7 +264,7 @@ static enum store_status rb_messages(struct store *st, struct mbox *m,
 			max = files[i].row.uid;
 	}
 	m->uidnext = m->uidnext_floor > max ? m->uidnext_floor : max + 1;
-	enum store_status ret = STORE_OK;
+	enum store_status ret = rb_normalise(st, dir, files, n);
 	for (size_t i = 0; i < n; i++) {
 		if (files[i].row.uid == 0)
 			files[i].row.uid = m->uidnext++;

@@ -211,7 +211,7 @@ static int new_to_tmp(struct store *st, const char *dir, struct new_file *f)
 	snprintf(from, sizeof(from), "%s/new/%s", dir, f->name);
 	bool put;
 	enum store_status ret =
-	        msg_file_to_tmp(st, dir, from, true, &f->row, &put);
+	        msg_file_to_tmp(st, dir, from, true, true, &f->row, &put);
 	return ret == STORE_OK && put ? 0 : -1;
 }
 

@@ -65,9 +65,9 @@ static void init_once(void)
 	loop = loop_create(0);
 	static struct loop *loops[1];
 	loops[0] = loop;
-	server =
-	        imap_server_create(cfg, loops, 1, (pool = threadpool_create(1)),
-	                           pool, penalty_create(0, 0, 64));
+	pool = threadpool_create(1);
+	server = imap_server_create(cfg, loops, 1, pool, pool,
+	                            penalty_create(0, 0, 64));
 	config_free(&cfg);
 }
 

@@ -6,17 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
 #include "net/conn.h"
 
+/* A message is in memory (data), or, when large, in a spool file the
+ * parser wrote it to (fd, mapped only while the job runs). */
 struct append_ctx {
 	char *name;
 	struct store_append_msg *msgs;
 	char **keywords;
+	int *fds; /* -1: in memory */
 	size_t count;
 };
 
@@ -25,8 +30,12 @@ static void append_ctx_free(void *p)
 	struct append_ctx *c = p;
 	for (size_t i = 0; i < c->count; i++) {
 		free(c->keywords[i]);
-		free((void *)c->msgs[i].data);
+		if (c->fds[i] >= 0)
+			close(c->fds[i]);
+		else
+			free((void *)c->msgs[i].data);
 	}
+	free(c->fds);
 	free(c->keywords);
 	free(c->msgs);
 	free(c->name);
@@ -66,12 +75,31 @@ int imap_parse_datetime(const char *s, int64_t *time_r, int *tz_min_r)
 	return 0;
 }
 
-/* One "[flags] [date-time] literal" group at args[*i]; -1 bad syntax. */
+/* The literal of a message: copied out of the parser's memory (which
+ * goes when the command is handed on), or its spool file kept; -2 if
+ * the spool file could not be written. */
+static int take_literal(const struct imap_arg *a, struct store_append_msg *m,
+                        int *fd_r)
+{
+	m->size = a->len;
+	if (a->spill_failed)
+		return -2;
+	if (a->fd < 0) {
+		m->data = xmemdup(a->str, a->len + 1);
+		return 0;
+	}
+	*fd_r = dup(a->fd);
+	return *fd_r < 0 ? -2 : 0;
+}
+
+/* One "[flags] [date-time] literal" group at args[*i]; -1 bad syntax,
+ * -2 the message could not be received. */
 static int parse_message(const struct imap_arg *args, size_t n, size_t *i,
-                         struct store_append_msg *m, char **kw_r)
+                         struct store_append_msg *m, char **kw_r, int *fd_r)
 {
 	memset(m, 0, sizeof(*m));
 	*kw_r = NULL;
+	*fd_r = -1;
 	if (*i < n && args[*i].type == IMAP_ARG_LIST) {
 		if (imap_parse_flags(&args[*i], 1, &m->flags, kw_r) < 0)
 			return -1;
@@ -86,12 +114,8 @@ static int parse_message(const struct imap_arg *args, size_t n, size_t *i,
 	if (*i >= n || args[*i].type != IMAP_ARG_LITERAL ||
 	    args[*i].is_literal8)
 		return -1;
-	/* the parser's memory goes when the command is handed on */
-	m->data = xmemdup(args[*i].str, args[*i].len + 1);
-	m->size = args[*i].len;
 	m->keywords = *kw_r;
-	(*i)++;
-	return 0;
+	return take_literal(&args[(*i)++], m, fd_r);
 }
 
 static int parse_messages(const struct imap_command_line *cmd,
@@ -102,15 +126,50 @@ static int parse_messages(const struct imap_command_line *cmd,
 		c->msgs = xrealloc(c->msgs, (c->count + 1) * sizeof(*c->msgs));
 		c->keywords =
 		        xrealloc(c->keywords, (c->count + 1) * sizeof(char *));
-		if (parse_message(cmd->args, n, &i, &c->msgs[c->count],
-		                  &c->keywords[c->count]) < 0) {
-			free(c->keywords[c->count]);
-			free((void *)c->msgs[c->count].data);
-			return -1;
-		}
+		c->fds = xrealloc(c->fds, (c->count + 1) * sizeof(int));
+		int ret = parse_message(cmd->args, n, &i, &c->msgs[c->count],
+		                        &c->keywords[c->count],
+		                        &c->fds[c->count]);
+		/* counted either way, so append_ctx_free() releases it */
 		c->count++;
+		if (ret < 0)
+			return ret;
 	}
 	return c->count > 0 ? 0 : -1;
+}
+
+/* Map the spooled messages; false after a NO. */
+static bool map_spooled(struct imap_job *job)
+{
+	struct append_ctx *c = job->ctx;
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->fds[i] < 0)
+			continue;
+		void *p = mmap(NULL, c->msgs[i].size, PROT_READ, MAP_PRIVATE,
+		               c->fds[i], 0);
+		if (p == MAP_FAILED) {
+			imap_job_reply(job, "NO",
+			               "[SERVERBUG] Cannot read the "
+			               "received message");
+			return false;
+		}
+		c->msgs[i].data = p;
+		if (memchr(p, '\0', c->msgs[i].size) != NULL) {
+			imap_job_reply(job, "NO", "Message contains NUL bytes");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void unmap_spooled(struct append_ctx *c)
+{
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->fds[i] >= 0 && c->msgs[i].data != NULL)
+			munmap((void *)c->msgs[i].data, c->msgs[i].size);
+		if (c->fds[i] >= 0)
+			c->msgs[i].data = NULL;
+	}
 }
 
 static void append_work(struct imap_job *job)
@@ -120,9 +179,14 @@ static void append_work(struct imap_job *job)
 	uint32_t uidvalidity = 0;
 	if (st == NULL)
 		return;
+	if (!map_spooled(job)) {
+		unmap_spooled(c);
+		return;
+	}
 	uint32_t *uids = xmalloc(c->count * sizeof(*uids));
 	enum store_status ret = store_append(st, c->name, c->msgs, c->count,
 	                                     &uidvalidity, uids);
+	unmap_spooled(c);
 	if (ret != STORE_OK) {
 		imap_job_fail(job, ret, true);
 	} else {
@@ -144,7 +208,8 @@ static const char *check_message(const struct imap_session *s,
 		return "NO Cannot append an empty message";
 	if (m->size > s->set->max_message_size)
 		return "NO [TOOBIG] Message is larger than APPENDLIMIT";
-	if (memchr(m->data, '\0', m->size) != NULL)
+	/* a spooled message is checked on the pool, where it is mapped */
+	if (m->data != NULL && memchr(m->data, '\0', m->size) != NULL)
 		return "NO Message contains NUL bytes";
 	return NULL;
 }
@@ -152,9 +217,17 @@ static const char *check_message(const struct imap_session *s,
 void cmd_append(struct imap_session *s, const struct imap_command_line *cmd)
 {
 	struct append_ctx *c = xcalloc(1, sizeof(*c));
-	if (cmd->arg_count < 2 || parse_messages(cmd, c) < 0) {
+	int ret = cmd->arg_count < 2 ? -1 : parse_messages(cmd, c);
+	if (ret < 0) {
 		append_ctx_free(c);
-		imap_reply_bad_args(s, cmd);
+		if (ret == -2)
+			conn_printf(
+			        s->conn,
+			        "%s NO [UNAVAILABLE] The message could not be "
+			        "received: no space to hold it\r\n",
+			        cmd->tag);
+		else
+			imap_reply_bad_args(s, cmd);
 		return;
 	}
 	for (size_t i = 0; i < c->count; i++) {

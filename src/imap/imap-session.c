@@ -41,12 +41,27 @@ static void parser_limits(const struct imap_session *s,
 	lim->max_args = authed ? 4096 : 32;
 }
 
+/* APPEND's message goes to a spool file rather than memory once it is
+ * this large. */
+#define IMAP_SPILL_MIN_BYTES (256 * 1024)
+
+static int spill_literal(void *ctx, const char *command, uint64_t size)
+{
+	struct imap_session *s = ctx;
+	if (s->state == IMAP_STATE_NOT_AUTH || size < IMAP_SPILL_MIN_BYTES ||
+	    strcasecmp(command, "APPEND") != 0)
+		return -1;
+	/* if no file can be had, the literal is read into memory */
+	return store_spool_open(&s->store_set);
+}
+
 static struct imap_parser *session_parser(struct imap_session *s)
 {
 	if (s->parser == NULL) {
 		struct imap_parser_limits lim;
 		parser_limits(s, &lim);
 		s->parser = imap_parser_create(&lim);
+		imap_parser_set_spill(s->parser, spill_literal, s);
 	}
 	return s->parser;
 }

@@ -14,9 +14,11 @@
 #include "proto/imap-quote.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -78,6 +80,12 @@ struct imap_parser {
 	bool lit_plus, lit8;
 	unsigned char *lit_data;
 	size_t lit_done;
+	/* spilling large literals to files */
+	imap_spill_fn *spill_fn;
+	void *spill_ctx;
+	int lit_fd; /* the literal being read goes here, or -1 */
+	bool lit_spill_failed;
+	struct buf spilled; /* ints: this command's spill files */
 	/* error recovery */
 	enum tail_state tail;
 	uint64_t tail_size;
@@ -131,8 +139,20 @@ static bool limits_equal(const struct imap_parser_limits *a,
 	       a->max_depth == b->max_depth && a->max_args == b->max_args;
 }
 
+static void close_spilled(struct imap_parser *p)
+{
+	int fd;
+	for (size_t i = 0; i + sizeof(fd) <= p->spilled.len; i += sizeof(fd)) {
+		memcpy(&fd, p->spilled.data + i, sizeof(fd));
+		close(fd);
+	}
+	buf_reset(&p->spilled);
+	p->lit_fd = -1;
+}
+
 static void begin_command(struct imap_parser *p)
 {
+	close_spilled(p);
 	arena_clear(p->arena);
 	if (!limits_equal(&p->lim, &p->next_lim))
 		apply_limits(p);
@@ -160,6 +180,8 @@ struct imap_parser *imap_parser_create(const struct imap_parser_limits *lim)
 {
 	struct imap_parser *p = xcalloc(1, sizeof(*p));
 	p->arena = arena_create(PARSER_ARENA_BLOCK_BYTES);
+	buf_init(&p->spilled, 4096 * sizeof(int));
+	p->lit_fd = -1;
 	p->next_lim = *lim;
 	apply_limits(p);
 	begin_command(p);
@@ -171,6 +193,8 @@ void imap_parser_destroy(struct imap_parser **pp)
 	struct imap_parser *p = *pp;
 	if (p == NULL)
 		return;
+	close_spilled(p);
+	buf_free(&p->spilled);
 	arena_destroy(&p->arena);
 	buf_free(&p->tag);
 	buf_free(&p->token);
@@ -202,6 +226,12 @@ const char *imap_parser_pending_name(const struct imap_parser *p)
 uint64_t imap_parser_pending_literal(const struct imap_parser *p)
 {
 	return p->lit_size;
+}
+
+void imap_parser_set_spill(struct imap_parser *p, imap_spill_fn *fn, void *ctx)
+{
+	p->spill_fn = fn;
+	p->spill_ctx = ctx;
 }
 
 void imap_parser_reset(struct imap_parser *p)
@@ -720,23 +750,71 @@ static void finish_literal(struct imap_parser *p)
 	        .str = (const char *)p->lit_data,
 	        .len = p->lit_done,
 	        .is_literal8 = p->lit8,
+	        .fd = -1,
 	};
-	p->lit_data[p->lit_done] = '\0';
+	if (p->lit_data != NULL) {
+		p->lit_data[p->lit_done] = '\0';
+	} else {
+		arg.str = "";
+		arg.fd = p->lit_spill_failed ? -1 : p->lit_fd;
+		arg.spill_failed = p->lit_spill_failed;
+		p->lit_fd = -1;
+	}
 	push_arg(p, &arg);
 	p->lit_data = NULL;
 	p->state = ST_AFTER_ARG;
+}
+
+/* Ask whether this literal goes to a file; true if it does. */
+static bool spill_literal(struct imap_parser *p)
+{
+	if (p->spill_fn == NULL || p->cmd.name == NULL ||
+	    p->spilled.len >= p->spilled.max_bytes)
+		return false;
+	int fd = p->spill_fn(p->spill_ctx, p->cmd.name, p->lit_size);
+	if (fd < 0)
+		return false;
+	int ret = buf_append(&p->spilled, &fd, sizeof(fd));
+	assert(ret == 0);
+	(void)ret;
+	p->lit_fd = fd;
+	p->lit_spill_failed = false;
+	return true;
+}
+
+/* Write literal bytes to its file; a failure is remembered and the rest
+ * of the literal is still consumed. */
+static void spill_write(struct imap_parser *p, const unsigned char *data,
+                        size_t n)
+{
+	while (n > 0 && !p->lit_spill_failed) {
+		ssize_t w = write(p->lit_fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			p->lit_spill_failed = true;
+			break;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
 }
 
 static enum imap_parse_result st_lit_eol(struct imap_parser *p, unsigned char c)
 {
 	if (c != '\n')
 		return fail(p, c, "Missing CRLF after literal size", false);
-	/* checked at the LF, when the bytes before the literal are known */
-	if (p->lit_size > p->lim.max_command_bytes - p->command_bytes)
-		return fail(p, c, "Command too long", false);
-	/* within max_literal_bytes, which is a size_t */
-	p->lit_data = arena_alloc(p->arena, (size_t)p->lit_size + 1);
 	p->lit_done = 0;
+	if (p->lit_size > 0 && spill_literal(p)) {
+		p->lit_data = NULL;
+	} else {
+		/* checked at the LF, when the bytes before the literal are
+		 * known */
+		if (p->lit_size > p->lim.max_command_bytes - p->command_bytes)
+			return fail(p, c, "Command too long", false);
+		/* within max_literal_bytes, which is a size_t */
+		p->lit_data = arena_alloc(p->arena, (size_t)p->lit_size + 1);
+	}
 	p->state = ST_LIT_DATA;
 	if (p->lit_size == 0)
 		finish_literal(p);
@@ -751,9 +829,13 @@ static size_t literal_data(struct imap_parser *p, const unsigned char *data,
 
 	if (n > len)
 		n = len;
-	memcpy(p->lit_data + p->lit_done, data, n);
+	if (p->lit_data != NULL) {
+		memcpy(p->lit_data + p->lit_done, data, n);
+		p->command_bytes += n;
+	} else {
+		spill_write(p, data, n);
+	}
 	p->lit_done += n;
-	p->command_bytes += n;
 	if (p->lit_done == p->lit_size)
 		finish_literal(p);
 	return n;

@@ -32,6 +32,12 @@ struct imap_arg {
 	const char *str;
 	size_t len;
 	bool is_literal8;
+	/* LITERAL spilled to a file (see imap_parser_set_spill): str is ""
+	 * and len the literal's size; fd holds the bytes (the parser closes
+	 * it at the next command: dup() it to keep it), or is -1 with
+	 * spill_failed set if writing the file failed. Otherwise fd is -1. */
+	int fd;
+	bool spill_failed;
 	/* LIST: the elements */
 	const struct imap_arg *list;
 	size_t list_count;
@@ -123,6 +129,14 @@ const char *imap_parser_error_tag(const struct imap_parser *p);
 const char *imap_parser_pending_tag(const struct imap_parser *p);
 const char *imap_parser_pending_name(const struct imap_parser *p);
 uint64_t imap_parser_pending_literal(const struct imap_parser *p);
+/* Large literals may go to a file instead of memory (APPEND's
+ * message): before reading a literal of size bytes, the parser calls
+ * fn(ctx, command name, size); a descriptor >= 0 that it returns gets
+ * the bytes and is closed by the parser at the next command; -1 keeps
+ * the literal in memory. A spilled literal does not count towards
+ * max_command_bytes (max_literal_bytes still applies). */
+typedef int imap_spill_fn(void *ctx, const char *command, uint64_t size);
+void imap_parser_set_spill(struct imap_parser *p, imap_spill_fn *fn, void *ctx);
 /* Is the parser between commands: nothing of a next command read, no
  * bad line being skipped? (Then the caller may destroy it and create a
  * new one later without changing what is parsed.) */

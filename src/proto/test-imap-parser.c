@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -837,6 +840,97 @@ static void test_is_idle(void **state)
 	imap_parser_destroy(&p);
 }
 
+/* ---- literals spilled to files ---- */
+
+struct spill_log {
+	unsigned int calls;
+	char command[16];
+};
+
+/* Spill literals of 10 bytes or more, of APPEND only, to memfds. */
+static int spill_to_memfd(void *ctx, const char *command, uint64_t size)
+{
+	struct spill_log *log = ctx;
+	log->calls++;
+	snprintf(log->command, sizeof(log->command), "%s", command);
+	if (size < 10 || strcmp(command, "APPEND") != 0)
+		return -1;
+	return memfd_create("spill", MFD_CLOEXEC);
+}
+
+static void check_spilled(const struct imap_arg *a, const char *want)
+{
+	char got[64] = "";
+	assert_int_equal(a->type, IMAP_ARG_LITERAL);
+	assert_true(a->fd >= 0);
+	assert_false(a->spill_failed);
+	assert_string_equal(a->str, "");
+	assert_int_equal(a->len, strlen(want));
+	assert_int_equal(pread(a->fd, got, sizeof(got) - 1, 0), strlen(want));
+	assert_string_equal(got, want);
+}
+
+/* Whatever the byte split, a large APPEND literal arrives in its file and
+ * a small one in memory, and the next command closes the file. */
+static void test_spill(void **state)
+{
+	static const char in[] = "a APPEND INBOX {3+}\r\nabc {12+}\r\n"
+	                         "Hello world!\r\nb NOOP\r\n";
+	size_t first_len = strlen(in) - strlen("b NOOP\r\n");
+	for (size_t cut = 1; cut < first_len; cut++) {
+		struct spill_log log = {0};
+		struct imap_parser *p = imap_parser_create(&default_limits);
+		imap_parser_set_spill(p, spill_to_memfd, &log);
+		size_t consumed, off = 0;
+		enum imap_parse_result r = imap_parser_feed(
+		        p, (const unsigned char *)in, cut, &consumed);
+		assert_int_equal(r, IMAP_PARSE_MORE);
+		off += consumed;
+		r = imap_parser_feed(p, (const unsigned char *)in + off,
+		                     first_len - off, &consumed);
+		assert_int_equal(r, IMAP_PARSE_DONE);
+		const struct imap_command_line *cmd = imap_parser_command(p);
+		assert_int_equal(cmd->arg_count, 3);
+		assert_int_equal(cmd->args[1].fd, -1);
+		assert_memory_equal(cmd->args[1].str, "abc", 4);
+		check_spilled(&cmd->args[2], "Hello world!");
+		int fd = cmd->args[2].fd;
+		assert_int_equal(log.calls, 2);
+		assert_string_equal(log.command, "APPEND");
+		r = imap_parser_feed(p, (const unsigned char *)in + first_len,
+		                     strlen(in) - first_len, &consumed);
+		assert_int_equal(r, IMAP_PARSE_DONE);
+		/* the spill file was closed when the next command began */
+		assert_int_equal(fcntl(fd, F_GETFD), -1);
+		imap_parser_destroy(&p);
+	}
+}
+
+static int spill_to_readonly(void *ctx, const char *command, uint64_t size)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* A spill file that cannot be written: the literal is still consumed,
+ * and the argument says it failed. */
+static void test_spill_failed(void **state)
+{
+	static const char in[] = "a APPEND INBOX {12+}\r\nHello world!\r\n";
+	struct imap_parser *p = imap_parser_create(&default_limits);
+	imap_parser_set_spill(p, spill_to_readonly, NULL);
+	size_t consumed;
+	assert_int_equal(imap_parser_feed(p, (const unsigned char *)in,
+	                                  strlen(in), &consumed),
+	                 IMAP_PARSE_DONE);
+	assert_int_equal(consumed, strlen(in));
+	const struct imap_arg *a = &imap_parser_command(p)->args[1];
+	assert_int_equal(a->type, IMAP_ARG_LITERAL);
+	assert_true(a->spill_failed);
+	assert_int_equal(a->fd, -1);
+	assert_int_equal(a->len, 12);
+	imap_parser_destroy(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -853,6 +947,8 @@ int main(void)
 	        cmocka_unit_test(test_limit_args),
 	        cmocka_unit_test(test_limit_depth),
 	        cmocka_unit_test(test_continue),
+	        cmocka_unit_test(test_spill),
+	        cmocka_unit_test(test_spill_failed),
 	        cmocka_unit_test(test_fatal_and_reset),
 	        cmocka_unit_test(test_skip_huge_line),
 	        cmocka_unit_test(test_error_tag),

@@ -520,3 +520,25 @@ struct store *store_open(const struct store_settings *set, const char *user,
 	store_recover(st);
 	return st;
 }
+
+int store_spool_open(const struct store_settings *set)
+{
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s/mail", set->data_dir) >=
+	    (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (mkdir_p(dir, 0700) < 0)
+		return -1;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd;
+	/* a file system without O_TMPFILE */
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/.spool-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}

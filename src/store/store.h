@@ -240,6 +240,11 @@ enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
 enum store_status store_open_message(struct store *st, uint64_t mailbox_id,
                                      uint32_t uid, int *fd_r, uint64_t *size_r);
 
+/* An anonymous file, on the store's file system, to receive a large
+ * message before it is appended (an APPEND literal): read/write, gone
+ * when closed. -1 with errno on failure. */
+int store_spool_open(const struct store_settings *set);
+
 /* ---- quota ---- */
 
 struct store_quota {

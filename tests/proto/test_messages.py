@@ -3,6 +3,7 @@ SELECT/EXAMINE, \\Recent, STORE, FETCH of FLAGS/UID/INTERNALDATE/
 RFC822.SIZE and whole-message bodies, COPY, MOVE, UIDPLUS, EXPUNGE, CLOSE,
 UNSELECT, CHECK, sequence sets, and two sessions on one mailbox."""
 
+import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -1096,3 +1097,86 @@ def test_large_message_round_trip(imap):
         r = imap.read_response(tag)
         assert r.status == "OK", r.lines[-1:]
         assert fetch_map(r)[1]["BODY[]"].encode() == msg
+
+
+# ----------------------------------------------------------------------
+# large messages are spooled to a file, not held in memory
+
+def big_message(tag, size=400 * 1024):
+    line = (tag.encode() * 80)[:76] + b"\r\n"
+    return make_message(tag, body="") + line * (size // len(line))
+
+
+def test_multiappend_spooled_and_in_memory(imap):
+    """Two messages large enough to be spooled and a small one, in one
+    MULTIAPPEND: all stored, byte for byte, in order."""
+    msgs = [big_message("first"), make_message("small"),
+            big_message("third", 700 * 1024)]
+    cmd = b"a APPEND INBOX"
+    for m in msgs:
+        cmd += b" {%d+}\r\n" % len(m) + m
+    imap.send(cmd + b"\r\n")
+    r = imap.read_response("a")
+    assert r.status == "OK", r.lines
+    uidv, uids = appenduid(r)
+    assert len(uids) == 3
+    imap.select("INBOX")
+    imap.settimeout(60)
+    f = fetch_map(imap.ok("FETCH 1:3 (RFC822.SIZE BODY.PEEK[])"))
+    for i, m in enumerate(msgs, 1):
+        assert int(f[i]["RFC822.SIZE"]) == len(m)
+        assert f[i]["BODY[]"].encode() == m
+
+
+def test_spooled_append_with_nul_refused(imap):
+    m = big_message("nul")
+    m = m[:1000] + b"\0" + m[1001:]
+    imap.send(b"a APPEND INBOX {%d+}\r\n" % len(m) + m + b"\r\n")
+    r = imap.read_response("a")
+    assert r.status == "NO", r.lines
+    assert status(imap, "INBOX") == {"MESSAGES": 0}
+
+
+def test_spooled_append_sync_literal(imap):
+    m = big_message("sync")
+    imap.send(b"a APPEND INBOX (\\Seen) {%d}\r\n" % len(m))
+    r = imap.read_response("a")
+    assert r.continuation is not None, r.lines
+    imap.send(m + b"\r\n")
+    r = imap.read_response("a")
+    assert r.status == "OK", r.lines
+    imap.select("INBOX")
+    f = fetch_map(imap.ok("FETCH 1 (FLAGS RFC822.SIZE)"))
+    assert int(f[1]["RFC822.SIZE"]) == len(m)
+    assert r"\seen" in flagset(f[1]["FLAGS"])
+
+
+def test_vanish_mid_spooled_literal_leaves_nothing(mail_server, mail_user):
+    c = mail_user.connect()
+    m = big_message("gone", 2 * 1024 * 1024)
+    c.send(b"a APPEND INBOX {%d+}\r\n" % len(m) + m[:len(m) // 2])
+    # the half that arrived is in an unnamed file under DATA/mail, not
+    # in the server's memory
+    spool_dir = str(mail_server.data / "mail") + "/"
+    deadline = time.monotonic() + 10
+    spools = []
+    while not spools and time.monotonic() < deadline:
+        fd_dir = f"/proc/{mail_server.proc.pid}/fd"
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            if target.startswith(spool_dir) and "(deleted)" in target:
+                spools.append(target)
+        time.sleep(0.05)
+    assert spools, "no spool file open in the server"
+    c.close()
+    c = mail_user.connect()
+    assert status(c, "INBOX") == {"MESSAGES": 0}
+    # no spool file is left behind (they are unnamed)
+    leftovers = [p for p in (mail_server.data / "mail").iterdir()
+                 if p.name.startswith(".spool")]
+    assert leftovers == []
+    r = c.append("INBOX", big_message("after"))
+    assert r.status == "OK", r.lines

@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <iconv.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/xalloc.h"
 #include "mail/decode.h"
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
@@ -257,6 +259,24 @@ static int iconv_all(iconv_t cd, const unsigned char *in, size_t len,
 	return 0;
 }
 
+/* glibc iconv passes some invalid code points (surrogates from UCS-4,
+ * say) through to its UTF-8; replace them so the output is always
+ * valid. */
+static int sanitize_from(struct buf *out, size_t from)
+{
+	size_t n = out->len - from;
+	unsigned char *copy;
+	int ret;
+
+	if (n == 0 || charset_utf8_valid(out->data + from, n))
+		return 0;
+	copy = xmemdup(out->data + from, n);
+	buf_truncate(out, from);
+	ret = utf8_sanitize(copy, n, out);
+	free(copy);
+	return ret;
+}
+
 int charset_to_utf8(const char *charset, const void *in, size_t len,
                     struct buf *out)
 {
@@ -282,6 +302,8 @@ int charset_to_utf8(const char *charset, const void *in, size_t len,
 		return CHARSET_ERR_UNKNOWN;
 	ret = iconv_all(cd, p, len, src.unit_bytes, out);
 	iconv_close(cd);
+	if (ret == 0)
+		ret = sanitize_from(out, start_len);
 out_check:
 	if (ret < 0) {
 		buf_truncate(out, start_len);

@@ -247,6 +247,7 @@ static int iconv_all(iconv_t cd, const unsigned char *in, size_t len,
 				return -1;
 			ip += skip;
 			il -= skip;
+			end = skip == 0; /* never from a flush; do not spin */
 		} else if (err == 0 && r != (size_t)-1) {
 			end = il == 0 && op == tmp;
 		} else if (err != E2BIG) {

@@ -289,10 +289,3 @@ void cmd_namespace(struct imap_session *s, const struct imap_command_line *cmd)
 	            "%s OK NAMESPACE completed\r\n",
 	            cmd->tag);
 }
-
-void cmd_search(struct imap_session *s, const struct imap_command_line *cmd)
-{
-	/* the message model (MIME parsing, the search index) brings it */
-	conn_printf(s->conn, "%s NO [CANNOT] SEARCH is not available yet\r\n",
-	            cmd->tag);
-}

@@ -11,12 +11,30 @@
 #include "net/conn.h"
 #include "proto/imap-quote.h"
 
+/* "$" (RFC 5182): the saved UIDs still in the view. */
+static void saved_set(const struct imap_session *s, size_t **idx_r,
+                      size_t *count_r)
+{
+	size_t *idx = xmalloc((s->saved_count + 1) * sizeof(*idx)), n = 0;
+	for (size_t i = 0; i < s->saved_count; i++) {
+		long k = imap_view_find(s->view, s->saved[i]);
+		if (k >= 0)
+			idx[n++] = (size_t)k;
+	}
+	*idx_r = idx;
+	*count_r = n;
+}
+
 int imap_resolve_set(struct imap_session *s,
                      const struct imap_command_line *cmd,
                      const struct imap_arg *arg, bool uid, size_t **idx_r,
                      size_t *count_r)
 {
 	const char *set, *error = "Invalid sequence set";
+	if (imap_arg_get_atom(arg, &set) && strcmp(set, "$") == 0) {
+		saved_set(s, idx_r, count_r);
+		return 0;
+	}
 	if (!imap_arg_get_atom(arg, &set) ||
 	    imap_view_resolve(s->view, set, uid, idx_r, count_r, &error) < 0) {
 		conn_printf(s->conn, "%s BAD %s\r\n", cmd->tag, error);
@@ -299,6 +317,8 @@ void cmd_uid(struct imap_session *s, const struct imap_command_line *cmd)
 		imap_cmd_copy(s, cmd, args, n, true, false);
 	else if (strcasecmp(sub, "MOVE") == 0)
 		imap_cmd_copy(s, cmd, args, n, true, true);
+	else if (strcasecmp(sub, "SEARCH") == 0)
+		imap_cmd_search(s, cmd, args, n, true);
 	else if (strcasecmp(sub, "EXPUNGE") == 0)
 		imap_cmd_expunge(s, cmd, args, n, true);
 	else

@@ -17,6 +17,7 @@ static void select_work(struct imap_job *job)
 	struct imap_session *s = job->s;
 	struct store *st = imap_job_store(job);
 	struct imap_view *v;
+	s->saved_count = 0; /* "$" is per mailbox (RFC 5182 2.1) */
 	if (s->view != NULL) {
 		/* RFC 7162 3.2.11 / RFC 9051 7.1: the old one is closed */
 		imap_view_free(&s->view);
@@ -80,6 +81,7 @@ static void close_work(struct imap_job *job)
 		}
 	}
 	imap_view_free(&s->view);
+	s->saved_count = 0;
 	job->new_state = IMAP_STATE_AUTH;
 	imap_job_reply(job, "OK", "%s completed",
 	               expunge ? "CLOSE" : "UNSELECT");

@@ -93,7 +93,7 @@ void imap_write_capabilities(struct imap_session *s)
 		            "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
 		            "CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
 		            "QUOTA=RES-MESSAGE MULTIAPPEND APPENDLIMIT=%llu "
-		            "STATUS=SIZE",
+		            "STATUS=SIZE ESEARCH SEARCHRES WITHIN",
 		            (unsigned long long)s->set->max_message_size);
 		return;
 	}

@@ -63,7 +63,9 @@ struct imap_session {
 	struct store *store;
 	struct imap_view *view; /* the selected mailbox */
 	struct imap_job *job;   /* the store command running */
-	bool job_wait_drain;    /* resume it once output drains */
+	uint32_t *saved;        /* SEARCHRES "$": UIDs, ascending */
+	size_t saved_count;
+	bool job_wait_drain; /* resume it once output drains */
 };
 
 typedef void imap_command_fn(struct imap_session *s,
@@ -230,6 +232,9 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command_line *cmd,
 void imap_cmd_copy(struct imap_session *s, const struct imap_command_line *cmd,
                    const struct imap_arg *args, size_t count, bool uid,
                    bool move);
+void imap_cmd_search(struct imap_session *s,
+                     const struct imap_command_line *cmd,
+                     const struct imap_arg *args, size_t count, bool uid);
 void imap_cmd_expunge(struct imap_session *s,
                       const struct imap_command_line *cmd,
                       const struct imap_arg *args, size_t count, bool uid);

@@ -316,6 +316,7 @@ static void on_drain(struct conn *c, void *ctx)
 static void session_free(struct imap_session *s)
 {
 	imap_session_close_mail(s);
+	free(s->saved);
 	imap_parser_destroy(&s->parser);
 	imap_sasl_reset(s);
 	imap_settings_unref(&s->set);

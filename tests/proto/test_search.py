@@ -1,0 +1,179 @@
+"""SEARCH and UID SEARCH on what the index holds (flags, keywords,
+sequence numbers, UIDs, sizes, internal dates), with ESEARCH (RFC 4731),
+SEARCHRES (RFC 5182) and WITHIN (RFC 5032)."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from roost import make_message
+
+
+def search(c, query):
+    """Numbers of the * SEARCH response to query."""
+    r = c.ok(query)
+    lines = [ln for ln in r.untagged if ln.startswith("* SEARCH")]
+    assert len(lines) == 1, r.lines
+    return [int(x) for x in lines[0].split()[2:]]
+
+
+def esearch(c, query):
+    """The * ESEARCH response's items as a dict (and the tag/UID parts)."""
+    r = c.ok(query)
+    lines = [ln for ln in r.untagged if ln.startswith("* ESEARCH")]
+    assert len(lines) <= 1, r.lines
+    if not lines:
+        return None
+    m = re.match(r'^\* ESEARCH \(TAG "([^"]+)"\)( UID)?(.*)$', lines[0])
+    assert m, lines[0]
+    assert m.group(1) == r.tag
+    words = m.group(3).split()
+    items = dict(zip(words[0::2], words[1::2]))
+    items["UID"] = m.group(2) is not None
+    return items
+
+
+@pytest.fixture
+def box(imap):
+    """INBOX with 6 messages: UIDs 1-6, then 2 expunged, so seq 1..5 are
+    UIDs 1,3,4,5,6. Flags and keywords vary; message 6 is big; dates
+    spread over years."""
+    specs = [
+        (r"\Seen", " 1-Jan-2020 10:00:00 +0000", 0),
+        (r"\Deleted", " 2-Jan-2020 10:00:00 +0000", 0),
+        (r"\Seen \Flagged $Work", "15-Jun-2021 23:30:00 -0700", 0),
+        (r"\Answered \Draft", "16-Jun-2021 01:00:00 +0200", 0),
+        ("$Work $Later", "31-Dec-2022 12:00:00 +0000", 0),
+        (None, None, 20000),
+    ]
+    for i, (flags, date, pad) in enumerate(specs):
+        body = "x" * pad + "\r\n" if pad else "Hello.\r\n"
+        r = imap.append("INBOX", make_message(f"s{i}", body=body),
+                        flags=flags, date=date)
+        assert r.status == "OK", r.lines
+    imap.ok("SELECT INBOX")
+    imap.ok("EXPUNGE")          # message 2 (UID 2) had \Deleted
+    return imap
+
+
+def test_flag_keys(box):
+    assert search(box, "SEARCH ALL") == [1, 2, 3, 4, 5]
+    assert search(box, "SEARCH SEEN") == [1, 2]
+    assert search(box, "SEARCH UNSEEN") == [3, 4, 5]
+    assert search(box, "SEARCH FLAGGED") == [2]
+    assert search(box, "SEARCH UNFLAGGED") == [1, 3, 4, 5]
+    assert search(box, "SEARCH ANSWERED DRAFT") == [3]
+    assert search(box, "SEARCH UNANSWERED UNDRAFT") == [1, 2, 4, 5]
+    assert search(box, "SEARCH DELETED") == []
+    assert search(box, "SEARCH UNDELETED") == [1, 2, 3, 4, 5]
+    assert search(box, "SEARCH KEYWORD $Work") == [2, 4]
+    assert search(box, "SEARCH keyword $work") == [2, 4]   # any case
+    assert search(box, "SEARCH UNKEYWORD $Work") == [1, 3, 5]
+    assert search(box, "SEARCH KEYWORD $Nothing") == []
+
+
+def test_recent_new_old(box):
+    # this session selected first, so all are \Recent for it
+    assert search(box, "SEARCH RECENT") == [1, 2, 3, 4, 5]
+    assert search(box, "SEARCH NEW") == [3, 4, 5]
+    assert search(box, "SEARCH OLD") == []
+
+
+def test_sets_and_logic(box):
+    assert search(box, "SEARCH 2:4") == [2, 3, 4]
+    assert search(box, "SEARCH 4:2,*") == [2, 3, 4, 5]
+    assert search(box, "SEARCH UID 3:5") == [2, 3, 4]
+    assert search(box, "SEARCH UID 2") == []          # expunged
+    assert search(box, "SEARCH OR SEEN KEYWORD $Later") == [1, 2, 4]
+    assert search(box, "SEARCH NOT SEEN") == [3, 4, 5]
+    assert search(box, "SEARCH NOT (SEEN OR DRAFT 1)") == [2, 3, 4, 5]
+    assert search(box, "SEARCH (SEEN) (FLAGGED)") == [2]
+    assert search(box, "SEARCH UNSEEN 1:3") == [3]
+    assert search(box, "UID SEARCH UNSEEN") == [4, 5, 6]
+    assert search(box, "UID SEARCH UID 4:*") == [4, 5, 6]
+    assert search(box, "UID SEARCH 1:2") == [1, 3]    # seq numbers in
+
+
+def test_size_keys(box):
+    assert search(box, "SEARCH LARGER 10000") == [5]
+    assert search(box, "SEARCH SMALLER 10000") == [1, 2, 3, 4]
+    assert search(box, "SEARCH LARGER 100000") == []
+
+
+def test_internal_date_keys(box):
+    # the day in the date's own zone counts, not UTC (RFC 3501 6.4.4)
+    assert search(box, "SEARCH ON 15-Jun-2021") == [2]
+    assert search(box, "SEARCH ON 16-Jun-2021") == [3]
+    assert search(box, "SEARCH BEFORE 15-Jun-2021") == [1]
+    assert search(box, "SEARCH SINCE 16-Jun-2021") == [3, 4, 5]
+    assert search(box, 'SEARCH SINCE "1-Jan-2021" BEFORE 1-Jan-2022') \
+        == [2, 3]
+
+
+def test_within(box):
+    # message 6 (seq 5) was appended now; the others are years old
+    assert search(box, "SEARCH YOUNGER 3600") == [5]
+    assert search(box, "SEARCH OLDER 3600") == [1, 2, 3, 4]
+
+
+def test_esearch(box):
+    e = esearch(box, "SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN")
+    assert e == {"MIN": "3", "MAX": "5", "COUNT": "3", "ALL": "3:5",
+                 "UID": False}
+    e = esearch(box, "UID SEARCH RETURN (ALL) ALL")
+    assert e == {"ALL": "1,3:6", "UID": True}
+    e = esearch(box, "SEARCH RETURN () SEEN")        # () means ALL
+    assert e == {"ALL": "1:2", "UID": False}
+    e = esearch(box, "SEARCH RETURN (MIN MAX COUNT ALL) DELETED")
+    assert e == {"COUNT": "0", "UID": False}        # nothing else if empty
+
+
+def test_searchres(box):
+    # SAVE alone: no ESEARCH response, the result becomes $
+    assert esearch(box, "SEARCH RETURN (SAVE) UNSEEN") is None
+    r = box.ok("FETCH $ (UID)")
+    assert sorted(re.findall(r"UID (\d+)", " ".join(r.untagged))) == \
+        ["4", "5", "6"]
+    assert search(box, "SEARCH $ LARGER 10000") == [5]
+    assert search(box, "UID SEARCH NOT $") == [1, 3]
+    box.ok(r"STORE $ +FLAGS.SILENT (\Seen)")
+    assert search(box, "SEARCH UNSEEN") == []
+    # with MIN and MAX only those are saved
+    esearch(box, "SEARCH RETURN (SAVE MIN MAX) ALL")
+    assert search(box, "SEARCH $") == [1, 5]
+    # a new SELECT empties $
+    box.ok("SELECT INBOX")
+    assert search(box, "SEARCH $") == []
+
+
+def test_charset(box):
+    assert search(box, "SEARCH CHARSET UTF-8 SEEN") == [1, 2]
+    assert search(box, "SEARCH CHARSET us-ascii SEEN") == [1, 2]
+    r = box.cmd("SEARCH CHARSET KOI8-Q SEEN")
+    assert r.status == "NO" and "[BADCHARSET" in r.tagged, r.lines
+
+
+@pytest.mark.parametrize("bad", [
+    "SEARCH", "SEARCH FROBNICATE", "SEARCH (", "SEARCH ()", "SEARCH NOT",
+    "SEARCH OR SEEN", "SEARCH LARGER", "SEARCH LARGER ten",
+    "SEARCH BEFORE 32-Jan-2020", "SEARCH BEFORE 1-Foo-2020",
+    "SEARCH UID 1:x", "SEARCH KEYWORD \\Seen", "SEARCH RETURN (FOO) ALL",
+    "SEARCH 0", "SEARCH " + "(" * 40 + "ALL" + ")" * 40,
+])
+def test_bad_syntax(box, bad):
+    r = box.cmd(bad)
+    assert r.status == "BAD", r.lines
+    box.ok("NOOP")
+
+
+def test_no_expunge_during_search(box, mail_user):
+    other = mail_user.connect()
+    other.ok("SELECT INBOX")
+    other.ok(r"STORE 1 +FLAGS.SILENT (\Deleted)")
+    other.ok("EXPUNGE")
+    r = box.ok("SEARCH ALL")
+    assert not any("EXPUNGE" in ln for ln in r.untagged), r.lines
+    r = box.ok("UID SEARCH ALL")     # UID SEARCH may report it
+    assert any(re.match(r"^\* 1 EXPUNGE$", ln) for ln in r.untagged), \
+        r.lines

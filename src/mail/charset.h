@@ -44,7 +44,9 @@ int charset_to_utf8(const char *charset, const void *in, size_t len,
 bool charset_utf8_valid(const void *s, size_t len);
 
 /* Decode the RFC 2047 encoded-words of the header field value s (len
- * bytes, folded or not) to UTF-8 appended to out:
+ * bytes, folded or not) to UTF-8 appended to out. Words are decoded
+ * wherever they are, also inside quoted strings or next to other text,
+ * as mail clients do (RFC 2047 section 5 is stricter):
  * - "=?charset?B?...?=" and "=?charset?Q?...?=" in either case; in Q, '_'
  *   is a space and "=XX" a byte (a stray '=' stays as it is);
  * - an RFC 2231 section 5 language ("=?utf-8*en?Q?...?=") is ignored;

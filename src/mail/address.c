@@ -42,7 +42,7 @@ struct parser {
 	struct buf local;  /* the same words without spaces: local part */
 	struct buf domain;
 	struct buf route;
-	struct buf comment; /* comments since the last reset */
+	struct buf comment; /* the last comment's text */
 	bool in_group;
 	struct address_list *list;
 	struct node *head, **tail;
@@ -77,8 +77,7 @@ static void lex_comment(struct parser *ps)
 {
 	unsigned int depth = 0;
 
-	if (ps->comment.len > 0)
-		put_byte(&ps->comment, ' ');
+	buf_reset(&ps->comment); /* the last comment is the one kept */
 	do {
 		unsigned char c = *ps->p++;
 
@@ -291,7 +290,8 @@ static void parse_angle(struct parser *ps)
 }
 
 /* addr-spec from its "@" (the current token); the local part is in
- * local. A comment after it names the mailbox: "joe@host (Joe)". */
+ * local. The last comment after the "@" names the mailbox:
+ * "joe@host (Joe)" (Dovecot does the same). */
 static void parse_addr_spec(struct parser *ps)
 {
 	struct address *a = emit(ps, ADDRESS_MAILBOX);

@@ -73,7 +73,8 @@ static void test_names(void **state)
 	       "((\"Joe Bloggs\" NIL \"j\" \"x\"))");
 	/* old style: the comment after an addr-spec is the name */
 	EXPECT("joe@x (Joe Bloggs)", "((\"Joe Bloggs\" NIL \"joe\" \"x\"))");
-	EXPECT("joe(c1)@(c2)x(c3)", "((\"c2 c3\" NIL \"joe\" \"x\"))");
+	EXPECT("joe(c1)@(c2)x(c3)", "((\"c3\" NIL \"joe\" \"x\"))");
+	EXPECT("joe(c1)@x", "((NIL NIL \"joe\" \"x\"))");
 	EXPECT("Joe <j@x> (note)", "((\"Joe\" NIL \"j\" \"x\"))");
 	EXPECT("joe@x ((nested) \\) c)",
 	       "((\"(nested) ) c\" NIL \"joe\" \"x\"))");

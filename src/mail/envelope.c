@@ -3,6 +3,7 @@
  * parses and writes the address lists, imap-quote.h the strings. */
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "mail/address.h"
@@ -42,15 +43,30 @@ static bool is_address_field(enum env_field f)
 	return f >= ENV_FROM && f <= ENV_BCC;
 }
 
+static int field_index(const struct header_field *field)
+{
+	for (int f = 0; f < ENV_FIELD_COUNT; f++) {
+		if (field->name_len == strlen(env_names[f]) &&
+		    strncasecmp(field->name, env_names[f], field->name_len) ==
+		            0)
+			return f;
+	}
+	return -1;
+}
+
+/* One pass over the fields; the first of each name counts. */
 static void envelope_read(struct envelope *env, struct arena *a,
                           const char *header, size_t len)
 {
+	struct header_iter it;
 	struct header_field field;
 
 	memset(env, 0, sizeof(*env));
-	len = header_block_size(header, len);
-	for (int f = 0; f < ENV_FIELD_COUNT; f++) {
-		if (!header_find(header, len, env_names[f], &field))
+	header_iter_init(&it, header, header_block_size(header, len));
+	while (header_iter_next(&it, &field)) {
+		int f = field_index(&field);
+
+		if (f < 0 || env->values[f] != NULL)
 			continue;
 		env->values[f] = header_unfold(a, field.value, field.value_len);
 		env->value_lens[f] = strlen(env->values[f]);

@@ -114,6 +114,17 @@ static void test_raw_values(void **state)
 	        "\"<x@y> <z@w>\" NIL)");
 }
 
+static void test_field_names(void **state)
+{
+	/* white space before the colon; a field name that only starts like
+	 * one of ours; a stray continuation line first */
+	expect_env(" stray\r\nSubject\t: x\r\nTo-Do: y\r\nToo: z\r\n\r\n",
+	           "(NIL \"x\" NIL NIL NIL NIL NIL NIL NIL NIL)");
+	/* a header block without its empty line */
+	expect_env("Message-Id: <m@x>", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL "
+	                                "\"<m@x>\")");
+}
+
 static void test_groups(void **state)
 {
 	expect_env(
@@ -141,6 +152,7 @@ int main(void)
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_raw_values),
 	        cmocka_unit_test(test_groups),
+	        cmocka_unit_test(test_field_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,16 +294,24 @@ static void parse_fields(struct parser *p, struct mime_part *part,
 		set_type(p->arena, part, "text", "plain", true);
 }
 
-/* Body [body_start, p->pos) less the CRLF of a delimiter line at p->pos. */
+/* Body [body_start, p->pos) less the line end before a delimiter line at
+ * p->pos (RFC 2046 section 5.1.1), unless that line end lies in a header
+ * or in the last child already: a part always contains its children. */
 static void finish_body(struct parser *p, struct mime_part *part,
                         size_t body_start, size_t lines_before)
 {
 	size_t end = p->pos, lines = p->lines - lines_before;
+	size_t floor = body_start;
+	const struct mime_part *c = part->children;
 
-	if (end < p->len && end > body_start && p->msg[end - 1] == '\n') {
+	while (c != NULL && c->next != NULL)
+		c = c->next;
+	if (c != NULL)
+		floor = c->offset + c->header_size + c->body_size;
+	if (end < p->len && end > floor && p->msg[end - 1] == '\n') {
 		end--;
 		lines--;
-		if (end > body_start && p->msg[end - 1] == '\r')
+		if (end > floor && p->msg[end - 1] == '\r')
 			end--;
 	}
 	part->body_size = end - body_start;

@@ -132,6 +132,26 @@ static void test_multipart(void **state)
 	           "h12 b0/0[], text/plain h6 b0/0[]}");
 }
 
+/* Where a delimiter cuts a header short, or follows the empty line at
+ * once, the line end before it stays in the part, and every part stays
+ * inside its parent (dump_part checks that). */
+static void test_delimiter_in_header(void **state)
+{
+	check_tree("Content-Type: multipart/mixed; boundary=x\n\n"
+	           "--x\nContent-Type: message/rfc822\n\nSubject: s\n--x--\n",
+	           "multipart/mixed h43 b51/5{message/rfc822 h30 b11/1{"
+	           "text/plain h11 b0/0[]}}");
+	check_tree("Content-Type: multipart/mixed; boundary=x\n\n"
+	           "--x\nContent-Type: message/rfc822\n\nA: b\n\n--x--\n",
+	           "multipart/mixed h43 b46/6{message/rfc822 h30 b6/2{"
+	           "text/plain h6 b0/0[]}}");
+	check_tree("Content-Type: multipart/mixed; boundary=x\n\n"
+	           "--x\nContent-Type: multipart/mixed; boundary=y\n"
+	           "--x\n\nz\n--x--\n",
+	           "multipart/mixed h43 b59/6{multipart/mixed h42 b0/0[], "
+	           "text/plain h1 b1/1[z]}");
+}
+
 static void test_no_boundary(void **state)
 {
 	/* no usable boundary: a leaf reported as text/plain */
@@ -465,6 +485,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_single),
 	        cmocka_unit_test(test_multipart),
+	        cmocka_unit_test(test_delimiter_in_header),
 	        cmocka_unit_test(test_no_boundary),
 	        cmocka_unit_test(test_message),
 	        cmocka_unit_test(test_params),

@@ -2,6 +2,7 @@
 #include "core/buf.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/xalloc.h"
@@ -11,7 +12,8 @@ void buf_init(struct buf *b, size_t max_bytes)
 	b->data = NULL;
 	b->len = 0;
 	b->size = 0;
-	b->max_bytes = max_bytes;
+	/* room for the terminator must not wrap */
+	b->max_bytes = max_bytes < SIZE_MAX ? max_bytes : SIZE_MAX - 1;
 }
 
 void buf_free(struct buf *b)
@@ -39,7 +41,7 @@ static int buf_grow(struct buf *b, size_t n)
 		return 0;
 	size_t size = b->size < 64 ? 64 : b->size;
 	while (size < need)
-		size *= 2;
+		size = size <= SIZE_MAX / 2 ? size * 2 : need;
 	if (size > b->max_bytes + 1)
 		size = b->max_bytes + 1;
 	b->data = xrealloc(b->data, size);

@@ -53,6 +53,21 @@ static void test_buf_binary_and_reserve(void **state)
 	buf_free(&b);
 }
 
+/* A buffer capped at SIZE_MAX (no real cap) grows like any other: the
+ * room for the terminator used to wrap to zero bytes. */
+static void test_buf_uncapped(void **state)
+{
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(buf_append_str(&b, "0123456789"), 0);
+	assert_int_equal(b.len, 1000);
+	assert_true(b.size > b.len);
+	assert_int_equal(buf_cstr(&b)[999], '9');
+	assert_int_equal(buf_append(&b, "x", SIZE_MAX - 10), -1);
+	buf_free(&b);
+}
+
 static void test_arena(void **state)
 {
 	struct arena *a = arena_create(256);
@@ -78,6 +93,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_buf_append_and_cap),
 	        cmocka_unit_test(test_buf_binary_and_reserve),
+	        cmocka_unit_test(test_buf_uncapped),
 	        cmocka_unit_test(test_arena),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -224,5 +224,5 @@ enum store_status msg_row_delete(struct store *st, int64_t mailbox_id,
 	if (db_exec_stmt(del) != SQLITE_DONE ||
 	    db_exec_stmt(exp) != SQLITE_DONE)
 		return db_error(st, "message delete");
-	return STORE_OK;
+	return cache_delete(st, mailbox_id, uid);
 }

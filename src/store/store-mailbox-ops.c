@@ -150,7 +150,7 @@ static enum store_status delete_rows(struct store *st, int64_t id)
 		if (db_exec_stmt(s) != SQLITE_DONE)
 			return db_error(st, "delete");
 	}
-	return STORE_OK;
+	return cache_delete_mailbox(st, id);
 }
 
 /* Move the mailbox directory out of the way (a name no folder can have);

@@ -12,7 +12,7 @@
 #include "store/maildir-name.h"
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_STMT_CACHE_MAX 96
 /* tmp/ files no index row names are deleted when this old */
 #define STORE_STALE_TMP_SECS 3600
@@ -81,6 +81,11 @@ enum store_status db_commit(struct store *st);
 void db_rollback(struct store *st);
 /* Log the index error of op and map it to a status. */
 enum store_status db_error(struct store *st, const char *op);
+/* Drop what the message model stored for a message, or for every
+ * message of a mailbox (in the caller's transaction). */
+enum store_status cache_delete(struct store *st, int64_t mailbox_id,
+                               uint32_t uid);
+enum store_status cache_delete_mailbox(struct store *st, int64_t mailbox_id);
 void db_finalize_all(struct store *st);
 int db_create_schema(struct store *st);
 int64_t db_meta_get(struct store *st, const char *key);

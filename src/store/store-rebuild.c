@@ -454,6 +454,8 @@ static enum store_status rb_in_place(struct store *st)
 	static const char *const sql[] = {
 	        "CREATE TEMP TABLE old_ids AS SELECT id, name FROM mailbox",
 	        "DELETE FROM message",
+	        "DELETE FROM message_cache",
+	        "DELETE FROM message_text",
 	        "DELETE FROM expunged",
 	        "DELETE FROM keyword",
 	        "DELETE FROM subscription",

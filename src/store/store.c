@@ -228,9 +228,34 @@ static const char schema_sql[] =
         " PRIMARY KEY (mailbox_id, idx)) WITHOUT ROWID;"
         "PRAGMA user_version = 1;";
 
+/* Version 2: what the message model derives from each message. */
+static const char schema_v2_sql[] =
+        "CREATE TABLE message_cache (mailbox_id INTEGER NOT NULL,"
+        " uid INTEGER NOT NULL, data BLOB NOT NULL,"
+        " has_text INTEGER NOT NULL,"
+        " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+        "CREATE VIRTUAL TABLE message_text USING fts5(text,"
+        " tokenize = 'trigram', detail = 'none');"
+        "PRAGMA user_version = 2;";
+
 int db_create_schema(struct store *st)
 {
-	return db_exec(st, schema_sql) == SQLITE_OK ? 0 : -1;
+	return db_exec(st, schema_sql) == SQLITE_OK &&
+	                       db_exec(st, schema_v2_sql) == SQLITE_OK
+	               ? 0
+	               : -1;
+}
+
+/* Bring an index of an older version up to date (in a transaction). */
+static int db_migrate(struct store *st, int version)
+{
+	if (version != 1 || db_begin(st, true) != STORE_OK)
+		return 1;
+	if (db_exec(st, schema_v2_sql) != SQLITE_OK) {
+		db_rollback(st);
+		return 1;
+	}
+	return db_commit(st) == STORE_OK ? 0 : 1;
 }
 
 /* ---- files ---- */
@@ -410,7 +435,7 @@ static int db_check_schema(struct store *st)
 	sqlite3_finalize(s);
 	if (db_classify(rc) != 0)
 		return db_classify(rc);
-	if (version != STORE_SCHEMA_VERSION)
+	if (version != STORE_SCHEMA_VERSION && db_migrate(st, version) != 0)
 		return 1;
 	rc = sqlite3_exec(st->db, "SELECT count(*) FROM mailbox", NULL, NULL,
 	                  NULL);

@@ -245,6 +245,44 @@ enum store_status store_open_message(struct store *st, uint64_t mailbox_id,
  * when closed. -1 with errno on failure. */
 int store_spool_open(const struct store_settings *set);
 
+/* ---- what the message model derives from a message ----
+ *
+ * The store keeps, per message, a blob the message model computes once
+ * (the parsed MIME structure, envelope, the header fields SEARCH and
+ * SORT use) and the message's searchable text in a full-text index
+ * (SQLite FTS5, trigrams). It does not look inside either: it only
+ * keeps them with the message and drops them with it. They can always
+ * be computed again from the message, so a message may have none (mail
+ * taken in from new/, or after a rebuild): the model fills them in
+ * lazily. */
+
+struct store_cache_entry {
+	uint32_t uid;
+	const void *data;
+	size_t len;
+	const char *text; /* searchable text (UTF-8), NULL for none */
+	size_t text_len;
+};
+
+/* Store entries for messages of the mailbox, in one transaction; UIDs
+ * that no longer exist are skipped. */
+enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
+                                  const struct store_cache_entry *entries,
+                                  size_t count);
+/* The blob of uid: malloc'd into *data_r, or NULL with *len_r 0 when the
+ * message has none. */
+enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
+                                  uint32_t uid, void **data_r, size_t *len_r);
+/* Messages that may contain needle (UTF-8) in their searchable text:
+ * those whose indexed text has all of its trigrams, and those with no
+ * indexed text at all; ascending UIDs in *uids_r (malloc'd). The caller
+ * confirms each by matching the message itself, so the answer equals a
+ * full scan. A needle under 3 bytes cannot be narrowed: *all_r is set
+ * and every message is a candidate. */
+enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
+                                        const char *needle, uint32_t **uids_r,
+                                        size_t *count_r, bool *all_r);
+
 /* ---- quota ---- */
 
 struct store_quota {

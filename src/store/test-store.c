@@ -1040,12 +1040,138 @@ static void test_write_crlf(void **state)
 	close(fd);
 }
 
+/* ---- what the message model stores with a message ---- */
+
+static void put_cache(struct store *st, uint64_t id, uint32_t uid,
+                      const char *blob, const char *text)
+{
+	struct store_cache_entry e = {.uid = uid,
+	                              .data = blob,
+	                              .len = strlen(blob),
+	                              .text = text,
+	                              .text_len =
+	                                      text != NULL ? strlen(text) : 0};
+	assert_int_equal(store_cache_put(st, id, &e, 1), STORE_OK);
+}
+
+static void expect_candidates(struct store *st, uint64_t id, const char *needle,
+                              const uint32_t *want, size_t n)
+{
+	uint32_t *uids;
+	size_t count;
+	bool all;
+	assert_int_equal(
+	        store_text_candidates(st, id, needle, &uids, &count, &all),
+	        STORE_OK);
+	assert_false(all);
+	assert_int_equal(count, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(uids[i], want[i]);
+	free(uids);
+}
+
+static void test_cache_and_text(void **state)
+{
+	struct store *st = open_store();
+	uint64_t inbox = mbox_id(st, "INBOX");
+	uint32_t a = append1(st, "INBOX", "Subject: a\r\n\r\nx\r\n", 0, NULL);
+	uint32_t b = append1(st, "INBOX", "Subject: b\r\n\r\ny\r\n", 0, NULL);
+	uint32_t c = append1(st, "INBOX", "Subject: c\r\n\r\nz\r\n", 0, NULL);
+	void *data;
+	size_t len;
+	assert_int_equal(store_cache_get(st, inbox, a, &data, &len), STORE_OK);
+	assert_null(data);
+	put_cache(st, inbox, a, "blob-a", "the quick brown fox");
+	put_cache(st, inbox, b, "blob-b", "lazy dogs \"sleep\"");
+	put_cache(st, inbox, 999, "nobody", "no such message"); /* skipped */
+	assert_int_equal(store_cache_get(st, inbox, a, &data, &len), STORE_OK);
+	assert_int_equal(len, 6);
+	assert_memory_equal(data, "blob-a", 6);
+	free(data);
+	/* c has no text yet: always a candidate */
+	expect_candidates(st, inbox, "brown", (uint32_t[]){a, c}, 2);
+	expect_candidates(st, inbox, "\"sleep", (uint32_t[]){b, c}, 2);
+	expect_candidates(st, inbox, "nothing here", (uint32_t[]){c}, 1);
+	/* a long needle (more characters than the query takes) and 8-bit */
+	put_cache(st, inbox, c, "blob-c",
+	          "h\xc3\xa9llo w\xc3\xb6rld, this is a fairly long sentence "
+	          "that goes on and on for more than sixty-four characters");
+	expect_candidates(st, inbox,
+	                  "this is a fairly long sentence that goes on and on "
+	                  "for more than sixty-four characters",
+	                  (uint32_t[]){c}, 1);
+	expect_candidates(st, inbox, "\xc3\xa9llo w\xc3\xb6", (uint32_t[]){c},
+	                  1);
+	expect_candidates(st, inbox, "brown", (uint32_t[]){a}, 1);
+	/* replacing an entry replaces its text */
+	put_cache(st, inbox, a, "blob-a2", "slow red fox");
+	expect_candidates(st, inbox, "brown", NULL, 0);
+	uint32_t *uids;
+	size_t n;
+	bool all;
+	assert_int_equal(
+	        store_text_candidates(st, inbox, "ox", &uids, &n, &all),
+	        STORE_OK);
+	assert_true(all);
+	/* expunging drops both */
+	struct store_msg *res;
+	size_t rn;
+	assert_int_equal(store_set_flags(st, inbox, &b, 1, STORE_FLAGS_ADD,
+	                                 STORE_FLAG_DELETED, NULL, 0, &res,
+	                                 &rn),
+	                 STORE_OK);
+	for (size_t i = 0; i < rn; i++)
+		store_msg_free(&res[i]);
+	free(res);
+	uint32_t *gone;
+	assert_int_equal(store_expunge(st, inbox, NULL, 0, false, &gone, &rn),
+	                 STORE_OK);
+	free(gone);
+	assert_int_equal(store_cache_get(st, inbox, b, &data, &len), STORE_OK);
+	assert_null(data);
+	expect_candidates(st, inbox, "sleep", NULL, 0);
+	store_close(&st);
+}
+
+/* An index of schema version 1 gains the tables and keeps its data. */
+static void test_schema_migration(void **state)
+{
+	struct store *st = open_store();
+	uint32_t uid = append1(st, "INBOX", "Subject: m\r\n\r\nm\r\n",
+	                       STORE_FLAG_FLAGGED, NULL);
+	store_close(&st);
+	char path[PATH_MAX];
+	upath(path, "index.db");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE message_cache;"
+	                              "DROP TABLE message_text;"
+	                              "PRAGMA user_version = 1;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	st = open_store();
+	uint64_t inbox = mbox_id(st, "INBOX");
+	struct store_changes ch;
+	assert_int_equal(store_sync(st, "INBOX", 0, false, &ch), STORE_OK);
+	assert_int_equal(ch.msg_count, 1);
+	assert_int_equal(ch.msgs[0].uid, uid);
+	assert_int_equal(ch.msgs[0].flags, STORE_FLAG_FLAGGED);
+	store_changes_free(&ch);
+	put_cache(st, inbox, uid, "blob", "migrated text");
+	expect_candidates(st, inbox, "migrated", (uint32_t[]){uid}, 1);
+	store_close(&st);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR + 1);
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	        T(test_new_store),
+	        T(test_cache_and_text),
+	        T(test_schema_migration),
 	        T(test_names),
 	        T(test_create_delete),
 	        T(test_rename),

@@ -127,6 +127,26 @@ static void check_round_trip(const struct mime_part *m, const uint8_t *data,
 	buf_free(&ser);
 }
 
+/* The first bytes of the input as a section-spec. */
+static void check_section_spec(const struct mime_part *m, const uint8_t *data,
+                               size_t size)
+{
+	unsigned int path[4];
+	char spec[33];
+	size_t spec_len = size < 32 ? size : 32, depth;
+	enum mime_section_kind kind;
+	const char *text;
+	struct mime_section s;
+
+	memcpy(spec, data, spec_len);
+	spec[spec_len] = '\0';
+	if (mime_section_parse(spec, path, 4, &depth, &kind, &text) == 0)
+		return;
+	CHECK(depth <= 4 && text >= spec && text <= spec + spec_len);
+	if (mime_section_find(m, path, depth, kind, &s) == 1)
+		CHECK(s.offset <= size && s.size <= size - s.offset);
+}
+
 /* Section numbers from the first bytes of the input. */
 static void check_sections(const struct mime_part *m, const uint8_t *data,
                            size_t size)
@@ -146,6 +166,7 @@ static void check_sections(const struct mime_part *m, const uint8_t *data,
 			CHECK(s.offset <= size && s.size <= size - s.offset);
 		}
 	}
+	check_section_spec(m, data, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -774,3 +774,53 @@ int mime_section_find(const struct mime_part *root, const unsigned int *path,
 	}
 	return 1;
 }
+
+/* section-text (or section-msgtext with no part numbers) */
+static bool section_kind(const char *p, size_t depth,
+                         enum mime_section_kind *kind_r)
+{
+	if (*p == '\0')
+		*kind_r = MIME_SECTION_ALL;
+	else if (strcasecmp(p, "TEXT") == 0)
+		*kind_r = MIME_SECTION_TEXT;
+	else if (strcasecmp(p, "MIME") == 0 && depth > 0)
+		*kind_r = MIME_SECTION_MIME;
+	else if (strcasecmp(p, "HEADER") == 0 ||
+	         strncasecmp(p, "HEADER.FIELDS ", 14) == 0 ||
+	         strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0)
+		*kind_r = MIME_SECTION_HEADER;
+	else
+		return false;
+	return true;
+}
+
+int mime_section_parse(const char *spec, unsigned int *path, size_t max_depth,
+                       size_t *depth_r, enum mime_section_kind *kind_r,
+                       const char **text_r)
+{
+	const char *p = spec;
+	size_t depth = 0;
+
+	while (*p >= '1' && *p <= '9') {
+		uint64_t n = 0;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			n = n * 10 + (uint64_t)(*p - '0');
+			if (n > UINT32_MAX)
+				return 0;
+		}
+		if (depth == max_depth)
+			return 0;
+		path[depth++] = (unsigned int)n;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	/* after numbers: the end, or text after a dot; never "1." */
+	if (depth > 0 && (p[-1] == '.') == (*p == '\0'))
+		return 0;
+	if (!section_kind(p, depth, kind_r))
+		return 0;
+	*depth_r = depth;
+	*text_r = p;
+	return 1;
+}

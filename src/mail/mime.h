@@ -103,6 +103,17 @@ struct mime_section {
 	size_t offset, size;          /* the bytes the section is */
 };
 
+/* Parse the section-spec of RFC 3501 section 9 inside BODY[...]:
+ * [section-part "."] section-text, or section-part, or empty. The part
+ * numbers go to path (at most max_depth of them, each 1..2^32-1, no
+ * leading zero), their count to *depth_r, the kind to *kind_r, and
+ * *text_r points at the section-text ("HEADER.FIELDS (A B)", say; "" if
+ * none) for the caller to read a header-list from. Keywords are
+ * case-insensitive. Returns 1, or 0 on a syntax error. */
+int mime_section_parse(const char *spec, unsigned int *path, size_t max_depth,
+                       size_t *depth_r, enum mime_section_kind *kind_r,
+                       const char **text_r);
+
 /* Resolve section part numbers path[0..depth) and kind on the message
  * root. Part numbers count from 1; part 1 of a message that is not
  * multipart is its body; numbers after a message/rfc822 part count in

@@ -480,6 +480,68 @@ static void test_sections(void **state)
 	check_sections(mixed, c3, 10);
 }
 
+static void test_section_parse(void **state)
+{
+	static const struct {
+		const char *spec;
+		int ret;
+		size_t depth;
+		unsigned int path[3];
+		enum mime_section_kind kind;
+		const char *text;
+	} cases[] = {
+	        {"", 1, 0, {0}, MIME_SECTION_ALL, ""},
+	        {"HEADER", 1, 0, {0}, MIME_SECTION_HEADER, "HEADER"},
+	        {"text", 1, 0, {0}, MIME_SECTION_TEXT, "text"},
+	        {"1", 1, 1, {1}, MIME_SECTION_ALL, ""},
+	        {"1.20.3", 1, 3, {1, 20, 3}, MIME_SECTION_ALL, ""},
+	        {"4.2.MIME", 1, 2, {4, 2}, MIME_SECTION_MIME, "MIME"},
+	        {"2.HEADER.FIELDS (A B)",
+	         1,
+	         1,
+	         {2},
+	         MIME_SECTION_HEADER,
+	         "HEADER.FIELDS (A B)"},
+	        {"HEADER.FIELDS.NOT (X)",
+	         1,
+	         0,
+	         {0},
+	         MIME_SECTION_HEADER,
+	         "HEADER.FIELDS.NOT (X)"},
+	        {"4294967295", 1, 1, {4294967295u}, MIME_SECTION_ALL, ""},
+	        {"MIME", 0},
+	        {"1.", 0},
+	        {"1..2", 0},
+	        {"0", 0},
+	        {"01", 0},
+	        {"1.0", 0},
+	        {"1HEADER", 0},
+	        {"4294967296", 0},
+	        {"1.2.3.4", 0},
+	        {"HEADERX", 0},
+	        {"HEADER.FIELDS", 0},
+	        {".1", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned int path[3];
+		size_t depth;
+		enum mime_section_kind kind;
+		const char *text;
+		int ret = mime_section_parse(cases[i].spec, path, 3, &depth,
+		                             &kind, &text);
+		if (ret != cases[i].ret)
+			print_error("case %s\n", cases[i].spec);
+		assert_int_equal(ret, cases[i].ret);
+		if (ret == 0)
+			continue;
+		assert_int_equal(depth, cases[i].depth);
+		for (size_t k = 0; k < depth; k++)
+			assert_int_equal(path[k], cases[i].path[k]);
+		assert_int_equal(kind, cases[i].kind);
+		assert_string_equal(text, cases[i].text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +554,7 @@ int main(void)
 	        cmocka_unit_test(test_limits),
 	        cmocka_unit_test(test_serialize),
 	        cmocka_unit_test(test_sections),
+	        cmocka_unit_test(test_section_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
  * sections, ENVELOPE and BODYSTRUCTURE come with the message model.
  *
  * The answer is produced a slice at a time: the job returns after about
- * FETCH_SLICE bytes and is called again when the client has read them. */
+ * FETCH_SLICE bytes and is called again when the client has read them.
+ *
+ * ENVELOPE (and the ALL macro) reads only the message's header. It is
+ * not cached in the index yet: that comes with BODYSTRUCTURE. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
+#include "mail/envelope.h"
 #include "net/conn.h"
 #include "proto/imap-quote.h"
 
@@ -27,6 +31,7 @@ enum fetch_kind {
 	F_UID,
 	F_INTERNALDATE,
 	F_SIZE,
+	F_ENVELOPE,
 	F_BODY, /* BODY[...] and the RFC822 forms */
 };
 
@@ -231,8 +236,17 @@ static int parse_item(const struct imap_arg *a, struct fetch_ctx *c)
 		add_item(c, F_SIZE);
 		return 0;
 	}
-	if (strcasecmp(name, "ALL") == 0 || strcasecmp(name, "FULL") == 0 ||
-	    strcasecmp(name, "ENVELOPE") == 0 ||
+	bool all = strcasecmp(name, "ALL") == 0;
+	if (all || strcasecmp(name, "ENVELOPE") == 0) {
+		if (all) {
+			add_item(c, F_FLAGS);
+			add_item(c, F_INTERNALDATE);
+			add_item(c, F_SIZE);
+		}
+		add_item(c, F_ENVELOPE);
+		return 0;
+	}
+	if (strcasecmp(name, "FULL") == 0 ||
 	    strcasecmp(name, "BODYSTRUCTURE") == 0 ||
 	    strcasecmp(name, "BODY") == 0 ||
 	    strncasecmp(name, "BINARY", 6) == 0)
@@ -286,8 +300,11 @@ static void write_internaldate(struct buf *out, const struct store_msg *m)
 }
 
 /* The whole message file; NULL if it is gone. */
+/* The whole message file, or with header_only its start through the
+ * header's end (read a block at a time); NULL if it is gone. */
+#define HEADER_READ_BLOCK 16384
 static char *read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
-                          size_t *len_r)
+                          bool header_only, size_t *len_r)
 {
 	int fd;
 	uint64_t size;
@@ -296,13 +313,18 @@ static char *read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
 	char *data = xmalloc((size_t)size + 1);
 	size_t got = 0;
 	while (got < size) {
-		ssize_t n =
-		        pread(fd, data + got, (size_t)size - got, (off_t)got);
+		size_t want = (size_t)size - got;
+		if (header_only && want > HEADER_READ_BLOCK)
+			want = HEADER_READ_BLOCK;
+		ssize_t n = pread(fd, data + got, want, (off_t)got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+		if (header_only && memmem(data, got, "\r\n\r\n", 4) != NULL)
+			break;
 	}
 	close(fd);
+	data[got] = '\0';
 	*len_r = got;
 	return data;
 }
@@ -395,12 +417,15 @@ static bool write_message(struct imap_job *job, struct store *st, size_t k)
 	const struct store_msg *m = &v->msgs[i];
 	char *msg = NULL;
 	size_t len = 0;
-	for (size_t n = 0; n < c->item_count && msg == NULL; n++) {
-		if (c->items[n].kind == F_BODY) {
-			msg = read_message(st, v->mailbox_id, m->uid, &len);
-			if (msg == NULL)
-				return false;
-		}
+	bool body = false, envelope = false;
+	for (size_t n = 0; n < c->item_count; n++) {
+		body |= c->items[n].kind == F_BODY;
+		envelope |= c->items[n].kind == F_ENVELOPE;
+	}
+	if (body || envelope) {
+		msg = read_message(st, v->mailbox_id, m->uid, !body, &len);
+		if (msg == NULL)
+			return false;
 	}
 	buf_printf(&job->out, "* %zu FETCH (", i + 1);
 	bool flags_done = false;
@@ -423,6 +448,10 @@ static bool write_message(struct imap_job *job, struct store *st, size_t k)
 		case F_SIZE:
 			buf_printf(&job->out, "RFC822.SIZE %llu",
 			           (unsigned long long)m->size);
+			break;
+		case F_ENVELOPE:
+			buf_append_str(&job->out, "ENVELOPE ");
+			envelope_write(&job->out, msg, header_length(msg, len));
 			break;
 		case F_BODY:
 			write_body(&job->out, it, msg, len);

@@ -1180,3 +1180,43 @@ def test_vanish_mid_spooled_literal_leaves_nothing(mail_server, mail_user):
     assert leftovers == []
     r = c.append("INBOX", big_message("after"))
     assert r.status == "OK", r.lines
+
+
+# ----------------------------------------------------------------------
+# ENVELOPE (RFC 3501 7.4.2), from the message's header
+
+ENV_MSG = (b"Date: Wed, 14 Jul 2021 02:44:25 -0700\r\n"
+           b"From: \"Joe Q.\" <joe@example.org>\r\n"
+           b"To: team: a@b.c, d@e.f;, x@y.z\r\n"
+           b"Subject: =?utf-8?q?hi?= there\r\n"
+           b"Message-ID: <1@x>\r\n\r\nbody\r\n")
+
+
+def test_fetch_envelope_exact(imap):
+    imap.send(b"a APPEND INBOX {%d+}\r\n" % len(ENV_MSG) + ENV_MSG +
+              b"\r\n")
+    assert imap.read_response("a").status == "OK"
+    imap.ok("SELECT INBOX")
+    joe = '(("Joe Q." NIL "joe" "example.org"))'
+    want = ('* 1 FETCH (ENVELOPE ("Wed, 14 Jul 2021 02:44:25 -0700" '
+            '"=?utf-8?q?hi?= there" ' + joe + " " + joe + " " + joe +
+            ' ((NIL NIL "team" NIL)(NIL NIL "a" "b.c")(NIL NIL "d" "e.f")'
+            '(NIL NIL NIL NIL)(NIL NIL "x" "y.z")) NIL NIL NIL "<1@x>"))')
+    r = imap.ok("FETCH 1 ENVELOPE")
+    assert r.untagged == [want], r.lines
+    r = imap.ok("UID FETCH 1 ALL")
+    assert len(r.untagged) == 1
+    line = r.untagged[0]
+    for part in ("FLAGS (", "INTERNALDATE ", "RFC822.SIZE %d" % len(ENV_MSG),
+                 "UID 1", want[len("* 1 FETCH ("):-1]):
+        assert part in line, line
+
+
+def test_fetch_envelope_without_fields(imap):
+    m = b"\r\nonly a body\r\n"
+    imap.send(b"a APPEND INBOX {%d+}\r\n" % len(m) + m + b"\r\n")
+    assert imap.read_response("a").status == "OK"
+    imap.ok("SELECT INBOX")
+    r = imap.ok("FETCH 1 ENVELOPE")
+    assert r.untagged == ["* 1 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL "
+                          "NIL NIL NIL))"], r.lines

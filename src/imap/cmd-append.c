@@ -46,8 +46,13 @@ static void append_ctx_free(void *p)
 int imap_parse_datetime(const char *s, int64_t *time_r, int *tz_min_r)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char mon[4], sign;
+	char mon[4], sign, padded[32];
 	int day, year, hh, mm, ss, zone, used = 0;
+	/* a one-digit day without its space, as some clients send it */
+	if (strlen(s) == 25 && s[1] == '-') {
+		snprintf(padded, sizeof(padded), " %s", s);
+		s = padded;
+	}
 	if (strlen(s) != 26 || s[2] != '-' || s[6] != '-')
 		return -1;
 	if (sscanf(s, "%2d-%3c-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &year, &hh,

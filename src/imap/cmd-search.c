@@ -1,21 +1,39 @@
 /* SEARCH and UID SEARCH (RFC 3501 6.4.4) with ESEARCH (RFC 4731),
- * SEARCHRES (RFC 5182) and WITHIN (RFC 5032). Keys on the message's
- * content (header fields, body, text, sent dates) need the message
- * model; until it is wired in they get NO [CANNOT]. */
+ * SEARCHRES (RFC 5182) and WITHIN (RFC 5032).
+ *
+ * Header keys (FROM, TO, CC, BCC, SUBJECT, HEADER) match as users
+ * expect: the field's value unfolded, RFC 2047-decoded to UTF-8 and
+ * case-folded (i;unicode-casemap), against the folded string. SENT*
+ * use the Date field (its own day; an unreadable one counts as the
+ * internal date, as RFC 5256 does for SORT). The header is read from
+ * the message file once per message that needs it. BODY and TEXT need
+ * the MIME model and get NO [CANNOT] until it is wired in. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
 #include "imap/search.h"
+#include "mail/casemap.h"
+#include "mail/charset.h"
+#include "mail/date.h"
+#include "mail/header.h"
 #include "net/conn.h"
 
 struct search_ctx {
 	struct search_program prog;
 	bool uid;
+	/* while evaluating one message */
+	struct store *st;
+	uint64_t mailbox_id;
+	const struct store_msg *msg;
+	char *header; /* its header, read on first use */
+	size_t header_len;
+	bool header_read;
 };
 
 static void search_ctx_free(void *p)
@@ -23,6 +41,108 @@ static void search_ctx_free(void *p)
 	struct search_ctx *c = p;
 	search_free(&c->prog);
 	free(c);
+}
+
+/* The message's header, read once; false if its file is gone. */
+#define SEARCH_HEADER_MAX (1024 * 1024)
+static bool load_header(struct search_ctx *c)
+{
+	if (c->header_read)
+		return c->header != NULL;
+	c->header_read = true;
+	int fd;
+	uint64_t size;
+	if (store_open_message(c->st, c->mailbox_id, c->msg->uid, &fd, &size) !=
+	    STORE_OK)
+		return false;
+	size_t want =
+	        size < SEARCH_HEADER_MAX ? (size_t)size : SEARCH_HEADER_MAX;
+	c->header = xmalloc(want + 1);
+	ssize_t n = pread(fd, c->header, want, 0);
+	close(fd);
+	c->header_len = n > 0 ? (size_t)n : 0;
+	c->header_len = header_block_size(c->header, c->header_len);
+	return true;
+}
+
+/* Is folded needle in the decoded, folded value? */
+static bool value_contains(const char *value, size_t len, const char *needle)
+{
+	struct buf decoded, folded, want;
+	buf_init(&decoded, 4 * len + 64);
+	buf_init(&folded, 16 * len + 64);
+	buf_init(&want, 16 * strlen(needle) + 64);
+	bool found = false;
+	/* unfolded (RFC 5322 2.2.3): the line breaks go, the space stays */
+	char *flat = xmalloc(len + 1);
+	size_t flat_len = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] != '\r' && value[i] != '\n' && value[i] != '\0')
+			flat[flat_len++] = value[i];
+	}
+	flat[flat_len] = '\0';
+	if (rfc2047_decode(flat, flat_len, &decoded) == 0 &&
+	    casemap_fold((const char *)buf_cstr(&decoded), decoded.len,
+	                 &folded) == 0 &&
+	    casemap_fold(needle, strlen(needle), &want) == 0)
+		found = casemap_contains(buf_cstr(&folded), folded.len,
+		                         buf_cstr(&want), want.len);
+	free(flat);
+	buf_free(&decoded);
+	buf_free(&folded);
+	buf_free(&want);
+	return found;
+}
+
+static bool match_header(struct search_ctx *c, const struct search_key *key)
+{
+	struct header_iter it;
+	struct header_field f;
+	header_iter_init(&it, c->header, c->header_len);
+	size_t flen = strlen(key->field);
+	while (header_iter_next(&it, &f)) {
+		if (f.name_len == flen &&
+		    strncasecmp(f.name, key->field, flen) == 0 &&
+		    value_contains(f.value, f.value_len, key->str))
+			return true;
+	}
+	return false;
+}
+
+/* SENT*: the Date field's day in its own zone. */
+static bool match_sent(struct search_ctx *c, const struct search_key *key)
+{
+	struct header_field f;
+	time_t t;
+	int tz;
+	int64_t local = c->msg->internaldate + c->msg->tz_offset_min * 60;
+	if (header_find(c->header, c->header_len, "Date", &f) &&
+	    date_parse(f.value, f.value_len, &t, &tz))
+		local = (int64_t)t + (int64_t)tz * 60;
+	int64_t day = (local / 86400 - (local % 86400 < 0)) * 86400;
+	int64_t when = (int64_t)key->number;
+	if (key->op == SEARCH_SENTBEFORE)
+		return day < when;
+	if (key->op == SEARCH_SENTON)
+		return day == when;
+	return day >= when;
+}
+
+static bool match_content(const struct search_key *key, void *ctx)
+{
+	struct search_ctx *c = ctx;
+	if (!load_header(c))
+		return false;
+	switch (key->op) {
+	case SEARCH_HEADER:
+		return match_header(c, key);
+	case SEARCH_SENTBEFORE:
+	case SEARCH_SENTON:
+	case SEARCH_SENTSINCE:
+		return match_sent(c, key);
+	default:
+		return false; /* BODY, TEXT: refused before the search */
+	}
 }
 
 /* The matching messages' view indexes, ascending. */
@@ -38,7 +158,11 @@ static size_t *run_search(struct imap_job *job, size_t *count_r)
 	        .now = (uint64_t)time(NULL),
 	        .saved = s->saved,
 	        .saved_count = s->saved_count,
+	        .content = match_content,
+	        .ctx = c,
 	};
+	c->st = s->store;
+	c->mailbox_id = v->mailbox_id;
 	for (size_t i = 0; i < v->count; i++) {
 		const struct store_msg *msg = &v->msgs[i];
 		m.seq = (uint32_t)i + 1;
@@ -49,8 +173,12 @@ static size_t *run_search(struct imap_job *job, size_t *count_r)
 		m.internaldate = msg->internaldate;
 		m.tz_offset_min = msg->tz_offset_min;
 		m.size = msg->size;
+		c->msg = msg;
+		c->header_read = false;
 		if (search_match(&c->prog.root, &m))
 			hits[n++] = i;
+		free(c->header);
+		c->header = NULL;
 	}
 	*count_r = n;
 	return hits;
@@ -121,6 +249,8 @@ static void save_result(struct imap_job *job, const size_t *hits, size_t n)
 static void search_work(struct imap_job *job)
 {
 	struct search_ctx *c = job->ctx;
+	if (imap_job_store(job) == NULL)
+		return;
 	const struct search_program *p = &c->prog;
 	size_t n;
 	size_t *hits = run_search(job, &n);
@@ -157,8 +287,8 @@ void imap_cmd_search(struct imap_session *s,
 	const char *no = NULL;
 	if (!charset_supported(c->prog.charset))
 		no = "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset";
-	else if (c->prog.content)
-		no = "[CANNOT] Searching message content is not available yet";
+	else if (c->prog.body)
+		no = "[CANNOT] Searching message bodies is not available yet";
 	if (no != NULL) {
 		conn_printf(s->conn, "%s NO %s\r\n", cmd->tag, no);
 		search_ctx_free(c);

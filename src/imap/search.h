@@ -61,6 +61,7 @@ struct search_program {
 	struct search_key root; /* SEARCH_AND of the keys */
 	char *charset;          /* CHARSET argument, NULL if none */
 	bool content;           /* some key needs the message's content */
+	bool body;              /* BODY or TEXT: its body too */
 	/* ESEARCH (RFC 4731) RETURN options; none given: plain SEARCH */
 	bool esearch;
 	bool ret_min, ret_max, ret_all, ret_count, ret_save;

@@ -140,6 +140,9 @@ static void test_content_keys_flagged(void **state)
 		struct imap_parser *p;
 		assert_int_equal(parse(content[i], &prog, &p), 0);
 		assert_true(prog.content);
+		bool body = strncmp(content[i], "BODY", 4) == 0 ||
+		            strncmp(content[i], "TEXT", 4) == 0;
+		assert_int_equal(prog.body, body);
 		search_free(&prog);
 		imap_parser_destroy(&p);
 	}

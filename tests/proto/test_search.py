@@ -177,3 +177,57 @@ def test_no_expunge_during_search(box, mail_user):
     r = box.ok("UID SEARCH ALL")     # UID SEARCH may report it
     assert any(re.match(r"^\* 1 EXPUNGE$", ln) for ln in r.untagged), \
         r.lines
+
+
+# ----------------------------------------------------------------------
+# header keys, matched after RFC 2047 decoding and case folding
+
+HDR_MSGS = [
+    b"Date: Wed, 14 Jul 2021 23:44:25 -0700\r\n"
+    b"From: \"Jo\xc3\xabl\" <joel@example.org>\r\n"
+    b"To: team: a@b.c;, Zo\xc3\xab <zoe@example.net>\r\n"
+    b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= aus\r\n =?ISO-8859-1?Q?K=F6ln?=\r\n"
+    b"X-Tag: alpha\r\n\r\nbody one\r\n",
+    b"Date: garbage\r\n"
+    b"From: other@example.com\r\n"
+    b"Cc: Joel <joel@example.org>\r\n"
+    b"Subject: Re: plain ASCII subject\r\n\r\nbody two\r\n",
+]
+
+
+@pytest.fixture
+def hdr(imap):
+    for m in HDR_MSGS:
+        imap.send(b"a APPEND INBOX \"1-Jan-2020 00:00:00 +0000\" {%d+}\r\n"
+                  % len(m) + m + b"\r\n")
+        assert imap.read_response("a").status == "OK"
+    imap.ok("SELECT INBOX")
+    return imap
+
+
+def test_header_keys(hdr):
+    assert search(hdr, "SEARCH FROM joel") == [1]
+    assert search(hdr, "SEARCH FROM EXAMPLE.COM") == [2]
+    assert search(hdr, 'SEARCH TO "zoe@"') == [1]
+    assert search(hdr, "SEARCH CC joel") == [2]
+    assert search(hdr, "SEARCH BCC joel") == []
+    # encoded-words decoded, and ß folds to ss
+    assert search(hdr, 'SEARCH CHARSET UTF-8 SUBJECT "GR\u00dcSSE"') == [1]
+    assert search(hdr, 'SEARCH SUBJECT "aus k\u00f6ln"') == [1]
+    assert search(hdr, "SEARCH SUBJECT \"aus x\"") == []
+    assert search(hdr, "SEARCH SUBJECT \"plain ascii\"") == [2]
+    assert search(hdr, "SEARCH HEADER X-Tag ALPHA") == [1]
+    assert search(hdr, 'SEARCH HEADER X-Tag ""') == [1]     # has the field
+    assert search(hdr, 'SEARCH HEADER X-Missing ""') == []
+    assert search(hdr, "SEARCH OR FROM other SUBJECT aus") == [1, 2]
+    assert search(hdr, "SEARCH NOT FROM joel") == [2]
+
+
+def test_sent_dates(hdr):
+    # message 1 was sent on 14 July in its own zone (15 July in UTC);
+    # message 2's Date is unreadable, so its internal date counts
+    assert search(hdr, "SEARCH SENTON 14-Jul-2021") == [1]
+    assert search(hdr, "SEARCH SENTON 15-Jul-2021") == []
+    assert search(hdr, "SEARCH SENTBEFORE 1-Jun-2021") == [2]
+    assert search(hdr, "SEARCH SENTSINCE 1-Jan-2020") == [1, 2]
+    assert search(hdr, "SEARCH SENTSINCE 2-Jan-2020") == [1]

@@ -122,7 +122,8 @@ static int parse_key_arg(struct parser *p, size_t k, struct search_key *key)
 	case ARG_STRING:
 		key->str = xstrndup(s, len);
 		p->prog->content = true;
-		p->prog->body |= key->op == SEARCH_BODY || key->op == SEARCH_TEXT;
+		p->prog->body |=
+		        key->op == SEARCH_BODY || key->op == SEARCH_TEXT;
 		return 0;
 	case ARG_DATE:
 		if (arg_keys[k].op >= SEARCH_SENTBEFORE)

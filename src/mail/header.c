@@ -260,12 +260,10 @@ static void skip_to_semicolon(struct scan *s)
 		if (s->s[s->pos] == '(') {
 			skip_comment(s);
 		} else if (s->s[s->pos] == '"') {
-			while (++s->pos < s->len && s->s[s->pos] != '"') {
-				if (s->s[s->pos] == '\\')
-					s->pos++;
-			}
-			if (s->pos < s->len)
-				s->pos++;
+			s->pos++;
+			while (s->pos < s->len && s->s[s->pos] != '"')
+				s->pos += s->s[s->pos] == '\\' ? 2 : 1;
+			s->pos = s->pos < s->len ? s->pos + 1 : s->len;
 		} else {
 			s->pos++;
 		}

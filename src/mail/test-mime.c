@@ -287,7 +287,23 @@ static void test_limits(void **state)
 	mime_free(&m);
 	free(msg);
 
+	/* message/rfc822 nested too deep: the deepest is a leaf */
 	struct buf b;
+	buf_init(&b, 1 << 24);
+	for (size_t i = 0; i < MIME_MAX_DEPTH + 10; i++)
+		buf_append_str(&b, "Content-Type: message/rfc822\r\n\r\n");
+	buf_append_str(&b, "Subject: end\r\n\r\nbody\r\n");
+	m = mime_parse((const char *)b.data, b.len);
+	assert_int_equal(tree_depth(m), MIME_MAX_DEPTH);
+	const struct mime_part *leaf = m;
+	while (leaf->children != NULL)
+		leaf = leaf->children;
+	assert_string_equal(leaf->type, "application");
+	assert_int_equal(leaf->offset + leaf->header_size + leaf->body_size,
+	                 b.len);
+	mime_free(&m);
+	buf_free(&b);
+
 	buf_init(&b, 1 << 24);
 	buf_append_str(&b, "Content-Type: multipart/mixed; boundary=x\n\n");
 	for (size_t i = 0; i < MIME_MAX_PARTS + 500; i++)

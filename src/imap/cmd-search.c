@@ -6,12 +6,20 @@
  * case-folded (i;unicode-casemap), against the folded string. SENT*
  * use the Date field (its own day; an unreadable one counts as the
  * internal date, as RFC 5256 does for SORT). The header is read from
- * the message file once per message that needs it. BODY and TEXT need
- * the MIME model and get NO [CANNOT] until it is wired in. */
+ * the message file once per message that needs it.
+ *
+ * BODY and TEXT match the message's searchable text (mail/searchtext.h:
+ * decoded, converted and folded), which the index keeps once computed;
+ * a message without it is read and parsed, and its text stored for the
+ * next search. A BODY or TEXT key at the top of the program first asks
+ * the index's trigram table for candidates, so only those are looked
+ * at; each is confirmed against its text, so the answer is a full
+ * scan's. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/xalloc.h"
@@ -22,6 +30,7 @@
 #include "mail/charset.h"
 #include "mail/date.h"
 #include "mail/header.h"
+#include "mail/searchtext.h"
 #include "net/conn.h"
 
 struct search_ctx {
@@ -34,11 +43,30 @@ struct search_ctx {
 	char *header; /* its header, read on first use */
 	size_t header_len;
 	bool header_read;
+	struct buf htext, btext; /* its searchable text, once loaded */
+	bool text_loaded, text_ok;
+	/* texts computed here, to keep in the index */
+	struct store_cache_entry *fresh;
+	size_t fresh_count;
 };
+
+static void free_fresh(struct search_ctx *c)
+{
+	for (size_t i = 0; i < c->fresh_count; i++) {
+		free((char *)c->fresh[i].header_text);
+		free((char *)c->fresh[i].body_text);
+	}
+	free(c->fresh);
+	c->fresh = NULL;
+	c->fresh_count = 0;
+}
 
 static void search_ctx_free(void *p)
 {
 	struct search_ctx *c = p;
+	free_fresh(c);
+	buf_free(&c->htext);
+	buf_free(&c->btext);
 	search_free(&c->prog);
 	free(c);
 }
@@ -128,9 +156,98 @@ static bool match_sent(struct search_ctx *c, const struct search_key *key)
 	return day >= when;
 }
 
+#define FRESH_BATCH 128
+
+/* Keep computed texts in the index (a failure only costs a recompute). */
+static void flush_fresh(struct search_ctx *c)
+{
+	if (c->fresh_count > 0)
+		store_cache_put(c->st, c->mailbox_id, c->fresh, c->fresh_count);
+	free_fresh(c);
+}
+
+/* Compute the message's texts from its file. */
+static bool compute_text(struct search_ctx *c)
+{
+	int fd;
+	uint64_t size;
+	if (store_open_message(c->st, c->mailbox_id, c->msg->uid, &fd, &size) !=
+	    STORE_OK)
+		return false;
+	void *map = size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE,
+	                            fd, 0)
+	                     : NULL;
+	close(fd);
+	if (map == MAP_FAILED)
+		return false;
+	int ret = searchtext_build(map != NULL ? map : "", (size_t)size,
+	                           &c->htext, &c->btext);
+	if (map != NULL)
+		munmap(map, (size_t)size);
+	if (ret < 0)
+		return false;
+	c->fresh = xrealloc(c->fresh, (c->fresh_count + 1) * sizeof(*c->fresh));
+	c->fresh[c->fresh_count++] = (struct store_cache_entry){
+	        .uid = c->msg->uid,
+	        .header_text = xmemdup(buf_cstr(&c->htext), c->htext.len + 1),
+	        .header_len = c->htext.len,
+	        .body_text = xmemdup(buf_cstr(&c->btext), c->btext.len + 1),
+	        .body_len = c->btext.len,
+	};
+	if (c->fresh_count == FRESH_BATCH)
+		flush_fresh(c);
+	return true;
+}
+
+/* The message's searchable texts into htext/btext: from the index, or
+ * computed. */
+static bool load_text(struct search_ctx *c)
+{
+	if (c->text_loaded)
+		return c->text_ok;
+	c->text_loaded = true;
+	buf_reset(&c->htext);
+	buf_reset(&c->btext);
+	char *h, *b;
+	size_t hl, bl;
+	if (store_text_get(c->st, c->mailbox_id, c->msg->uid, &h, &hl, &b,
+	                   &bl) == STORE_OK &&
+	    b != NULL) {
+		buf_append(&c->htext, h, hl);
+		buf_append(&c->btext, b, bl);
+		c->text_ok = true;
+	} else {
+		c->text_ok = compute_text(c);
+	}
+	free(h);
+	free(b);
+	return c->text_ok;
+}
+
+static bool match_text(struct search_ctx *c, const struct search_key *key)
+{
+	if (!load_text(c))
+		return false;
+	struct buf needle;
+	buf_init(&needle, 16 * strlen(key->str) + 64);
+	bool found = false;
+	if (searchtext_fold(key->str, strlen(key->str), &needle) == 0) {
+		found = casemap_contains(buf_cstr(&c->btext), c->btext.len,
+		                         buf_cstr(&needle), needle.len);
+		if (!found && key->op == SEARCH_TEXT)
+			found = casemap_contains(buf_cstr(&c->htext),
+			                         c->htext.len,
+			                         buf_cstr(&needle), needle.len);
+	}
+	buf_free(&needle);
+	return found;
+}
+
 static bool match_content(const struct search_key *key, void *ctx)
 {
 	struct search_ctx *c = ctx;
+	if (key->op == SEARCH_BODY || key->op == SEARCH_TEXT)
+		return match_text(c, key);
 	if (!load_header(c))
 		return false;
 	switch (key->op) {
@@ -141,8 +258,58 @@ static bool match_content(const struct search_key *key, void *ctx)
 	case SEARCH_SENTSINCE:
 		return match_sent(c, key);
 	default:
-		return false; /* BODY, TEXT: refused before the search */
+		return false;
 	}
+}
+
+/* The matching messages' view indexes, ascending. */
+/* A BODY/TEXT key at the top of the program (one the whole program
+ * needs to match), or NULL. */
+static const struct search_key *top_text_key(const struct search_program *p)
+{
+	for (size_t i = 0; i < p->root.child_count; i++) {
+		const struct search_key *k = &p->root.children[i];
+		if (k->op == SEARCH_BODY || k->op == SEARCH_TEXT)
+			return k;
+	}
+	return NULL;
+}
+
+/* The UIDs that can match at all (ascending, malloc'd), or NULL for
+ * every message: from the trigram index for a top-level text key. */
+static uint32_t *candidates(struct search_ctx *c, size_t *count_r)
+{
+	const struct search_key *k = top_text_key(&c->prog);
+	struct buf needle;
+	uint32_t *uids = NULL;
+	bool all = true;
+	if (k == NULL)
+		return NULL;
+	buf_init(&needle, 16 * strlen(k->str) + 64);
+	if (searchtext_fold(k->str, strlen(k->str), &needle) == 0 &&
+	    store_text_candidates(c->st, c->mailbox_id, buf_cstr(&needle),
+	                          k->op == SEARCH_BODY, &uids, count_r,
+	                          &all) != STORE_OK)
+		all = true;
+	buf_free(&needle);
+	if (all) {
+		free(uids);
+		return NULL;
+	}
+	return uids;
+}
+
+static void msg_of(struct search_msg *m, const struct imap_view *v, size_t i)
+{
+	const struct store_msg *msg = &v->msgs[i];
+	m->seq = (uint32_t)i + 1;
+	m->uid = msg->uid;
+	m->flags = msg->flags & STORE_FLAGS_ALL;
+	m->recent = (msg->flags & IMAP_VIEW_RECENT) != 0;
+	m->keywords = msg->keywords;
+	m->internaldate = msg->internaldate;
+	m->tz_offset_min = msg->tz_offset_min;
+	m->size = msg->size;
 }
 
 /* The matching messages' view indexes, ascending. */
@@ -163,23 +330,26 @@ static size_t *run_search(struct imap_job *job, size_t *count_r)
 	};
 	c->st = s->store;
 	c->mailbox_id = v->mailbox_id;
+	size_t cand_count = 0, next = 0;
+	uint32_t *cand = candidates(c, &cand_count);
 	for (size_t i = 0; i < v->count; i++) {
-		const struct store_msg *msg = &v->msgs[i];
-		m.seq = (uint32_t)i + 1;
-		m.uid = msg->uid;
-		m.flags = msg->flags & STORE_FLAGS_ALL;
-		m.recent = (msg->flags & IMAP_VIEW_RECENT) != 0;
-		m.keywords = msg->keywords;
-		m.internaldate = msg->internaldate;
-		m.tz_offset_min = msg->tz_offset_min;
-		m.size = msg->size;
-		c->msg = msg;
+		if (cand != NULL) {
+			while (next < cand_count && cand[next] < v->msgs[i].uid)
+				next++;
+			if (next == cand_count || cand[next] != v->msgs[i].uid)
+				continue;
+		}
+		msg_of(&m, v, i);
+		c->msg = &v->msgs[i];
 		c->header_read = false;
+		c->text_loaded = false;
 		if (search_match(&c->prog.root, &m))
 			hits[n++] = i;
 		free(c->header);
 		c->header = NULL;
 	}
+	free(cand);
+	flush_fresh(c);
 	*count_r = n;
 	return hits;
 }
@@ -279,6 +449,8 @@ void imap_cmd_search(struct imap_session *s,
 	struct search_ctx *c = xcalloc(1, sizeof(*c));
 	const char *error;
 	c->uid = uid;
+	buf_init(&c->htext, (size_t)1 << 28);
+	buf_init(&c->btext, (size_t)1 << 28);
 	if (search_parse(args, count, &c->prog, &error) < 0) {
 		conn_printf(s->conn, "%s BAD %s\r\n", cmd->tag, error);
 		search_ctx_free(c);
@@ -287,8 +459,6 @@ void imap_cmd_search(struct imap_session *s,
 	const char *no = NULL;
 	if (!charset_supported(c->prog.charset))
 		no = "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset";
-	else if (c->prog.body)
-		no = "[CANNOT] Searching message bodies is not available yet";
 	if (no != NULL) {
 		conn_printf(s->conn, "%s NO %s\r\n", cmd->tag, no);
 		search_ctx_free(c);

@@ -76,17 +76,20 @@ static enum store_status put_one(struct store *st, int64_t mailbox_id,
 	sqlite3_bind_int64(c, 2, e->uid);
 	sqlite3_bind_blob64(c, 3, e->len > 0 ? e->data : "", e->len,
 	                    SQLITE_STATIC);
-	sqlite3_bind_int(c, 4, e->text != NULL);
+	sqlite3_bind_int(c, 4, e->body_text != NULL);
 	if (db_exec_stmt(c) != SQLITE_DONE)
 		return db_error(st, "cache put");
-	if (e->text == NULL)
+	if (e->body_text == NULL)
 		return STORE_OK;
-	sqlite3_stmt *t = db_stmt(st, "INSERT INTO message_text (rowid, text)"
-	                              " VALUES (?, ?)");
+	sqlite3_stmt *t =
+	        db_stmt(st, "INSERT INTO message_text"
+	                    " (rowid, header, body) VALUES (?, ?, ?)");
 	if (t == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(t, 1, text_rowid(mailbox_id, e->uid));
-	sqlite3_bind_text64(t, 2, e->text, e->text_len, SQLITE_STATIC,
+	sqlite3_bind_text64(t, 2, e->header_text != NULL ? e->header_text : "",
+	                    e->header_len, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(t, 3, e->body_text, e->body_len, SQLITE_STATIC,
 	                    SQLITE_UTF8);
 	if (db_exec_stmt(t) != SQLITE_DONE)
 		return db_error(st, "text put");
@@ -137,7 +140,7 @@ enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
  * contain needle, which the caller narrows. NULL if needle has fewer
  * than three characters. */
 #define TEXT_MAX_TERMS 64
-static char *fts_query(const char *needle)
+static char *fts_query(const char *needle, bool body_only)
 {
 	/* the start of each character, and one past the last */
 	size_t starts[TEXT_MAX_TERMS + 4], n = 0, len = strlen(needle), i;
@@ -152,6 +155,8 @@ static char *fts_query(const char *needle)
 	starts[chars] = i < len ? starts[chars] : len;
 	struct buf b;
 	buf_init(&b, 16 * len + 64);
+	if (body_only)
+		buf_append_str(&b, "body : (");
 	for (size_t t = 0; t + 3 <= chars; t++) {
 		buf_append_str(&b, t == 0 ? "\"" : " AND \"");
 		for (size_t k = starts[t]; k < starts[t + 3]; k++) {
@@ -161,6 +166,8 @@ static char *fts_query(const char *needle)
 		}
 		buf_append_byte(&b, '"');
 	}
+	if (body_only)
+		buf_append_byte(&b, ')');
 	char *q = xstrdup(buf_cstr(&b));
 	buf_free(&b);
 	return q;
@@ -195,14 +202,15 @@ static int collect(sqlite3_stmt *s, uint32_t **uids, size_t *n, size_t *cap)
 }
 
 enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
-                                        const char *needle, uint32_t **uids_r,
-                                        size_t *count_r, bool *all_r)
+                                        const char *needle, bool body_only,
+                                        uint32_t **uids_r, size_t *count_r,
+                                        bool *all_r)
 {
 	uint32_t *uids = NULL;
 	size_t n = 0, cap = 0;
 	*uids_r = NULL;
 	*count_r = 0;
-	char *query = fts_query(needle);
+	char *query = fts_query(needle, body_only);
 	*all_r = query == NULL;
 	if (*all_r)
 		return STORE_OK;
@@ -231,5 +239,35 @@ enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
 		qsort(uids, n, sizeof(*uids), uid_cmp);
 	*uids_r = uids;
 	*count_r = n;
+	return STORE_OK;
+}
+
+static char *column_copy(sqlite3_stmt *s, int col, size_t *len_r)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	*len_r = (size_t)sqlite3_column_bytes(s, col);
+	return xmemdup(t != NULL ? (const char *)t : "", *len_r + 1);
+}
+
+enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
+                                 uint32_t uid, char **header_r,
+                                 size_t *header_len_r, char **body_r,
+                                 size_t *body_len_r)
+{
+	*header_r = *body_r = NULL;
+	*header_len_r = *body_len_r = 0;
+	sqlite3_stmt *s = db_stmt(st, "SELECT header, body FROM message_text"
+	                              " WHERE rowid = ?");
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, text_rowid((int64_t)mailbox_id, uid));
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*header_r = column_copy(s, 0, header_len_r);
+		*body_r = column_copy(s, 1, body_len_r);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, "text get");
 	return STORE_OK;
 }

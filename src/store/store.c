@@ -234,8 +234,8 @@ static const char schema_v2_sql[] =
         " uid INTEGER NOT NULL, data BLOB NOT NULL,"
         " has_text INTEGER NOT NULL,"
         " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
-        "CREATE VIRTUAL TABLE message_text USING fts5(text,"
-        " tokenize = 'trigram', detail = 'none');"
+        "CREATE VIRTUAL TABLE message_text USING fts5(header, body,"
+        " tokenize = 'trigram', detail = 'column');"
         "PRAGMA user_version = 2;";
 
 int db_create_schema(struct store *st)

@@ -260,8 +260,10 @@ struct store_cache_entry {
 	uint32_t uid;
 	const void *data;
 	size_t len;
-	const char *text; /* searchable text (UTF-8), NULL for none */
-	size_t text_len;
+	/* searchable text (UTF-8) of the header and of the body; both NULL
+	 * for none */
+	const char *header_text, *body_text;
+	size_t header_len, body_len;
 };
 
 /* Store entries for messages of the mailbox, in one transaction; UIDs
@@ -273,15 +275,22 @@ enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
  * message has none. */
 enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
                                   uint32_t uid, void **data_r, size_t *len_r);
-/* Messages that may contain needle (UTF-8) in their searchable text:
- * those whose indexed text has all of its trigrams, and those with no
- * indexed text at all; ascending UIDs in *uids_r (malloc'd). The caller
- * confirms each by matching the message itself, so the answer equals a
- * full scan. A needle under 3 bytes cannot be narrowed: *all_r is set
- * and every message is a candidate. */
+/* The searchable texts of uid, malloc'd (NUL-terminated); both NULL
+ * when it has none. */
+enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
+                                 uint32_t uid, char **header_r,
+                                 size_t *header_len_r, char **body_r,
+                                 size_t *body_len_r);
+/* Messages that may contain needle (UTF-8) in their searchable body
+ * text (or header or body text, unless body_only): those whose indexed
+ * text has all of its trigrams, and those with no indexed text at all;
+ * ascending UIDs in *uids_r (malloc'd). The caller confirms each, so the
+ * answer equals a full scan. A needle of fewer than 3 characters cannot
+ * be narrowed: *all_r is set and every message is a candidate. */
 enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
-                                        const char *needle, uint32_t **uids_r,
-                                        size_t *count_r, bool *all_r);
+                                        const char *needle, bool body_only,
+                                        uint32_t **uids_r, size_t *count_r,
+                                        bool *all_r);
 
 /* ---- quota ---- */
 

@@ -1042,32 +1042,73 @@ static void test_write_crlf(void **state)
 
 /* ---- what the message model stores with a message ---- */
 
+/* text goes in as body text; its header text is "subject: " + blob */
 static void put_cache(struct store *st, uint64_t id, uint32_t uid,
                       const char *blob, const char *text)
 {
-	struct store_cache_entry e = {.uid = uid,
-	                              .data = blob,
-	                              .len = strlen(blob),
-	                              .text = text,
-	                              .text_len =
-	                                      text != NULL ? strlen(text) : 0};
+	char header[128];
+	snprintf(header, sizeof(header), "subject: %s", blob);
+	struct store_cache_entry e = {
+	        .uid = uid,
+	        .data = blob,
+	        .len = strlen(blob),
+	        .header_text = text != NULL ? header : NULL,
+	        .header_len = text != NULL ? strlen(header) : 0,
+	        .body_text = text,
+	        .body_len = text != NULL ? strlen(text) : 0,
+	};
 	assert_int_equal(store_cache_put(st, id, &e, 1), STORE_OK);
 }
 
-static void expect_candidates(struct store *st, uint64_t id, const char *needle,
-                              const uint32_t *want, size_t n)
+static void expect_in(struct store *st, uint64_t id, const char *needle,
+                      bool body_only, const uint32_t *want, size_t n)
 {
 	uint32_t *uids;
 	size_t count;
 	bool all;
-	assert_int_equal(
-	        store_text_candidates(st, id, needle, &uids, &count, &all),
-	        STORE_OK);
+	assert_int_equal(store_text_candidates(st, id, needle, body_only, &uids,
+	                                       &count, &all),
+	                 STORE_OK);
 	assert_false(all);
 	assert_int_equal(count, n);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(uids[i], want[i]);
 	free(uids);
+}
+
+static void expect_candidates(struct store *st, uint64_t id, const char *needle,
+                              const uint32_t *want, size_t n)
+{
+	expect_in(st, id, needle, true, want, n);
+}
+
+/* Long and 8-bit needles, and what header and body text each answer. */
+static void check_text_columns(struct store *st, uint64_t inbox, uint32_t a,
+                               uint32_t c)
+{
+	/* a long needle (more characters than the query takes) and 8-bit */
+	put_cache(st, inbox, c, "blob-c",
+	          "h\xc3\xa9llo w\xc3\xb6rld, this is a fairly long sentence "
+	          "that goes on and on for more than sixty-four characters");
+	expect_candidates(st, inbox,
+	                  "this is a fairly long sentence that goes on and on "
+	                  "for more than sixty-four characters",
+	                  (uint32_t[]){c}, 1);
+	expect_candidates(st, inbox, "\xc3\xa9llo w\xc3\xb6", (uint32_t[]){c},
+	                  1);
+	expect_candidates(st, inbox, "brown", (uint32_t[]){a}, 1);
+	/* header text is found only when not searching the body alone */
+	expect_in(st, inbox, "subject: blob-a", false, (uint32_t[]){a}, 1);
+	expect_in(st, inbox, "subject: blob-a", true, NULL, 0);
+	char *h, *bt;
+	size_t hl, bl;
+	assert_int_equal(store_text_get(st, inbox, a, &h, &hl, &bt, &bl),
+	                 STORE_OK);
+	assert_string_equal(h, "subject: blob-a");
+	assert_string_equal(bt, "the quick brown fox");
+	assert_int_equal(bl, strlen(bt));
+	free(h);
+	free(bt);
 }
 
 static void test_cache_and_text(void **state)
@@ -1092,17 +1133,7 @@ static void test_cache_and_text(void **state)
 	expect_candidates(st, inbox, "brown", (uint32_t[]){a, c}, 2);
 	expect_candidates(st, inbox, "\"sleep", (uint32_t[]){b, c}, 2);
 	expect_candidates(st, inbox, "nothing here", (uint32_t[]){c}, 1);
-	/* a long needle (more characters than the query takes) and 8-bit */
-	put_cache(st, inbox, c, "blob-c",
-	          "h\xc3\xa9llo w\xc3\xb6rld, this is a fairly long sentence "
-	          "that goes on and on for more than sixty-four characters");
-	expect_candidates(st, inbox,
-	                  "this is a fairly long sentence that goes on and on "
-	                  "for more than sixty-four characters",
-	                  (uint32_t[]){c}, 1);
-	expect_candidates(st, inbox, "\xc3\xa9llo w\xc3\xb6", (uint32_t[]){c},
-	                  1);
-	expect_candidates(st, inbox, "brown", (uint32_t[]){a}, 1);
+	check_text_columns(st, inbox, a, c);
 	/* replacing an entry replaces its text */
 	put_cache(st, inbox, a, "blob-a2", "slow red fox");
 	expect_candidates(st, inbox, "brown", NULL, 0);
@@ -1110,7 +1141,7 @@ static void test_cache_and_text(void **state)
 	size_t n;
 	bool all;
 	assert_int_equal(
-	        store_text_candidates(st, inbox, "ox", &uids, &n, &all),
+	        store_text_candidates(st, inbox, "ox", true, &uids, &n, &all),
 	        STORE_OK);
 	assert_true(all);
 	/* expunging drops both */

@@ -1,15 +1,15 @@
-/* FETCH and UID FETCH (RFC 3501 6.4.5) of what the store keeps per
- * message (FLAGS, UID, INTERNALDATE, RFC822.SIZE, the FAST macro) and of
- * the message text as a whole: BODY[], BODY[HEADER], BODY[TEXT],
- * BODY[HEADER.FIELDS (...)] and .NOT, their PEEK forms and partial
- * <origin.count>, and RFC822, RFC822.HEADER, RFC822.TEXT. MIME part
- * sections, ENVELOPE and BODYSTRUCTURE come with the message model.
+/* FETCH and UID FETCH (RFC 3501 6.4.5): what the store keeps per
+ * message (FLAGS, UID, INTERNALDATE, RFC822.SIZE), ENVELOPE, BODY and
+ * BODYSTRUCTURE, the macros ALL, FAST and FULL, and BODY[section] with
+ * part numbers at any depth (through message/rfc822), HEADER, TEXT,
+ * MIME, HEADER.FIELDS[.NOT], PEEK and partial <origin.count>, and the
+ * RFC822 forms. BINARY comes next.
  *
  * The answer is produced a slice at a time: the job returns after about
  * FETCH_SLICE bytes and is called again when the client has read them.
- *
- * ENVELOPE (and the ALL macro) reads only the message's header. It is
- * not cached in the index yet: that comes with BODYSTRUCTURE. */
+ * ENVELOPE alone reads only the message's header; BODY[STRUCTURE] and
+ * sections read and parse the message (caching the parsed structure in
+ * the index comes next). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,9 @@
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
+#include "mail/bodystructure.h"
 #include "mail/envelope.h"
+#include "mail/mime.h"
 #include "net/conn.h"
 #include "proto/imap-quote.h"
 
@@ -32,10 +34,18 @@ enum fetch_kind {
 	F_INTERNALDATE,
 	F_SIZE,
 	F_ENVELOPE,
-	F_BODY, /* BODY[...] and the RFC822 forms */
+	F_STRUCTURE, /* BODY, BODYSTRUCTURE (extended) */
+	F_BODY,      /* BODY[...] and the RFC822 forms */
 };
 
-enum body_section { SEC_ALL, SEC_HEADER, SEC_TEXT, SEC_FIELDS, SEC_FIELDS_NOT };
+enum body_section {
+	SEC_ALL,
+	SEC_HEADER,
+	SEC_TEXT,
+	SEC_MIME,
+	SEC_FIELDS,
+	SEC_FIELDS_NOT,
+};
 
 struct fetch_item {
 	enum fetch_kind kind;
@@ -46,6 +56,10 @@ struct fetch_item {
 	size_t field_count;
 	bool partial;
 	uint64_t origin, count;
+	/* part numbers of the section ("1.2" is {1, 2}), depth of them */
+	unsigned int path[MIME_MAX_DEPTH];
+	size_t depth;
+	bool extended; /* BODYSTRUCTURE rather than BODY */
 };
 
 struct fetch_ctx {
@@ -113,24 +127,34 @@ static int parse_fields(const char *s, struct fetch_item *it)
 	return it->field_count > 0 && s[1] == '\0' ? 0 : -1;
 }
 
+/* section-spec: part numbers, then "", HEADER, TEXT, MIME or
+ * HEADER.FIELDS[.NOT] (list). */
 static int parse_section(const char *sec, size_t len, struct fetch_item *it)
 {
 	char *s = xstrndup(sec, len);
+	enum mime_section_kind kind;
+	const char *text;
 	int ret = 0;
-	if (len == 0)
+	if (!mime_section_parse(s, it->path, MIME_MAX_DEPTH, &it->depth, &kind,
+	                        &text))
+		ret = -1;
+	else if (text[0] == '\0')
 		it->section = SEC_ALL;
-	else if (strcasecmp(s, "HEADER") == 0)
+	else if (strcasecmp(text, "HEADER") == 0)
 		it->section = SEC_HEADER;
-	else if (strcasecmp(s, "TEXT") == 0)
+	else if (strcasecmp(text, "TEXT") == 0)
 		it->section = SEC_TEXT;
-	else if (strncasecmp(s, "HEADER.FIELDS.NOT ", 18) == 0) {
+	else if (strcasecmp(text, "MIME") == 0)
+		it->section = SEC_MIME;
+	else if (strncasecmp(text, "HEADER.FIELDS.NOT ", 18) == 0) {
 		it->section = SEC_FIELDS_NOT;
-		ret = parse_fields(s + 17, it);
-	} else if (strncasecmp(s, "HEADER.FIELDS ", 14) == 0) {
+		ret = parse_fields(text + 17, it);
+	} else if (strncasecmp(text, "HEADER.FIELDS ", 14) == 0) {
 		it->section = SEC_FIELDS;
-		ret = parse_fields(s + 13, it);
-	} else
-		ret = -2; /* a part number or MIME: not yet */
+		ret = parse_fields(text + 13, it);
+	} else {
+		ret = -1;
+	}
 	free(s);
 	return ret;
 }
@@ -246,10 +270,19 @@ static int parse_item(const struct imap_arg *a, struct fetch_ctx *c)
 		add_item(c, F_ENVELOPE);
 		return 0;
 	}
-	if (strcasecmp(name, "FULL") == 0 ||
-	    strcasecmp(name, "BODYSTRUCTURE") == 0 ||
-	    strcasecmp(name, "BODY") == 0 ||
-	    strncasecmp(name, "BINARY", 6) == 0)
+	bool full = strcasecmp(name, "FULL") == 0;
+	if (full || strcasecmp(name, "BODY") == 0 ||
+	    strcasecmp(name, "BODYSTRUCTURE") == 0) {
+		if (full) {
+			add_item(c, F_FLAGS);
+			add_item(c, F_INTERNALDATE);
+			add_item(c, F_SIZE);
+			add_item(c, F_ENVELOPE);
+		}
+		add_item(c, F_STRUCTURE)->extended = name[4] != '\0' && !full;
+		return 0;
+	}
+	if (strncasecmp(name, "BINARY", 6) == 0)
 		return -2;
 	if (strncasecmp(name, "RFC822", 6) == 0)
 		return parse_rfc822_item(name, c);
@@ -376,26 +409,58 @@ static void filter_header(const struct fetch_item *it, const char *h,
 	buf_append_str(out, "\r\n");
 }
 
-static void write_body(struct buf *out, const struct fetch_item *it,
-                       const char *msg, size_t len)
+/* The bytes a section names: at the top of the message directly, or
+ * below it through the MIME tree (parsed once per message, into
+ * *root). False if there is no such part. */
+static bool section_bytes(const struct fetch_item *it, const char *msg,
+                          size_t len, struct mime_part **root,
+                          const char **start_r, size_t *size_r)
 {
 	size_t hlen = header_length(msg, len);
+	if (it->depth == 0 && it->section != SEC_MIME) {
+		bool text = it->section == SEC_TEXT;
+		bool all = it->section == SEC_ALL;
+		*start_r = text ? msg + hlen : msg;
+		*size_r = all ? len : text ? len - hlen : hlen;
+		return true;
+	}
+	static const enum mime_section_kind kinds[] = {
+	        [SEC_ALL] = MIME_SECTION_ALL,
+	        [SEC_HEADER] = MIME_SECTION_HEADER,
+	        [SEC_TEXT] = MIME_SECTION_TEXT,
+	        [SEC_MIME] = MIME_SECTION_MIME,
+	        [SEC_FIELDS] = MIME_SECTION_HEADER,
+	        [SEC_FIELDS_NOT] = MIME_SECTION_HEADER,
+	};
+	struct mime_section r;
+	if (*root == NULL)
+		*root = mime_parse(msg, len);
+	if (!mime_section_find(*root, it->path, it->depth, kinds[it->section],
+	                       &r) ||
+	    r.offset + r.size > len)
+		return false;
+	*start_r = msg + r.offset;
+	*size_r = r.size;
+	return true;
+}
+
+static void write_body(struct buf *out, const struct fetch_item *it,
+                       const char *msg, size_t len, struct mime_part **root)
+{
+	const char *start;
+	size_t size;
+	if (!section_bytes(it, msg, len, root, &start, &size)) {
+		/* no such part (RFC 3501 leaves it open; NIL, as others do) */
+		buf_printf(out, "%s NIL", it->label);
+		return;
+	}
 	struct buf part;
-	buf_init(&part, len + 3);
-	switch (it->section) {
-	case SEC_ALL:
-		buf_append(&part, msg, len);
-		break;
-	case SEC_HEADER:
-		buf_append(&part, msg, hlen);
-		break;
-	case SEC_TEXT:
-		buf_append(&part, msg + hlen, len - hlen);
-		break;
-	case SEC_FIELDS:
-	case SEC_FIELDS_NOT:
-		filter_header(it, msg, hlen > 2 ? hlen - 2 : 0, &part);
-		break;
+	buf_init(&part, size + 3);
+	if (it->section == SEC_FIELDS || it->section == SEC_FIELDS_NOT) {
+		size_t hlen = header_length(start, size);
+		filter_header(it, start, hlen > 2 ? hlen - 2 : 0, &part);
+	} else {
+		buf_append(&part, start, size);
 	}
 	size_t from = 0, n = part.len;
 	if (it->partial) {
@@ -408,6 +473,26 @@ static void write_body(struct buf *out, const struct fetch_item *it,
 	buf_free(&part);
 }
 
+static int write_envelope(struct buf *out, const char *header, size_t len,
+                          void *ctx)
+{
+	size_t before = out->len;
+	envelope_write(out, header, len);
+	return out->len > before ? 0 : -1;
+}
+
+static void write_structure(struct buf *out, const struct fetch_item *it,
+                            const char *msg, size_t len,
+                            struct mime_part **root)
+{
+	if (*root == NULL)
+		*root = mime_parse(msg, len);
+	buf_append_str(out, it->extended ? "BODYSTRUCTURE " : "BODY ");
+	if (bodystructure_write(out, *root, msg, len, it->extended,
+	                        write_envelope, NULL) < 0)
+		buf_append_str(out, "NIL");
+}
+
 /* One message's "* n FETCH (...)"; false if its file is gone. */
 static bool write_message(struct imap_job *job, struct store *st, size_t k)
 {
@@ -418,8 +503,10 @@ static bool write_message(struct imap_job *job, struct store *st, size_t k)
 	char *msg = NULL;
 	size_t len = 0;
 	bool body = false, envelope = false;
+	struct mime_part *root = NULL;
 	for (size_t n = 0; n < c->item_count; n++) {
-		body |= c->items[n].kind == F_BODY;
+		body |= c->items[n].kind == F_BODY ||
+		        c->items[n].kind == F_STRUCTURE;
 		envelope |= c->items[n].kind == F_ENVELOPE;
 	}
 	if (body || envelope) {
@@ -453,8 +540,11 @@ static bool write_message(struct imap_job *job, struct store *st, size_t k)
 			buf_append_str(&job->out, "ENVELOPE ");
 			envelope_write(&job->out, msg, header_length(msg, len));
 			break;
+		case F_STRUCTURE:
+			write_structure(&job->out, it, msg, len, &root);
+			break;
 		case F_BODY:
-			write_body(&job->out, it, msg, len);
+			write_body(&job->out, it, msg, len, &root);
 			break;
 		}
 	}
@@ -463,6 +553,7 @@ static bool write_message(struct imap_job *job, struct store *st, size_t k)
 		imap_view_write_flags(m, &job->out);
 	}
 	buf_append_str(&job->out, ")\r\n");
+	mime_free(&root);
 	free(msg);
 	return true;
 }

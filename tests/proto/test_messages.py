@@ -1220,3 +1220,74 @@ def test_fetch_envelope_without_fields(imap):
     r = imap.ok("FETCH 1 ENVELOPE")
     assert r.untagged == ["* 1 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL "
                           "NIL NIL NIL))"], r.lines
+
+
+# ----------------------------------------------------------------------
+# BODY, BODYSTRUCTURE and part sections (RFC 3501 6.4.5, 7.4.2)
+
+MP_MSG = (b"From: a@b.c\r\nSubject: mp\r\nMIME-Version: 1.0\r\n"
+          b"Content-Type: multipart/mixed; boundary=XX\r\n\r\npreamble\r\n"
+          b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+          b"first part\r\n"
+          b"--XX\r\nContent-Type: application/pdf; name=a.pdf\r\n"
+          b"Content-Disposition: attachment; filename=a.pdf\r\n"
+          b"Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n"
+          b"--XX\r\nContent-Type: message/rfc822\r\n\r\n"
+          b"From: x@y.z\r\nSubject: inner\r\n\r\ninner body\r\n"
+          b"--XX--\r\n")
+INNER_ENV = ('(NIL "inner" ((NIL NIL "x" "y.z")) ((NIL NIL "x" "y.z")) '
+             '((NIL NIL "x" "y.z")) NIL NIL NIL NIL NIL)')
+
+
+@pytest.fixture
+def mp(imap):
+    imap.send(b"a APPEND INBOX {%d+}\r\n" % len(MP_MSG) + MP_MSG + b"\r\n")
+    assert imap.read_response("a").status == "OK"
+    imap.ok("SELECT INBOX")
+    return imap
+
+
+def test_bodystructure_exact(mp):
+    want = ('* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") '
+            'NIL NIL "7bit" 10 1 NIL NIL NIL NIL)("application" "pdf" '
+            '("name" "a.pdf") NIL NIL "base64" 4 NIL ("attachment" '
+            '("filename" "a.pdf")) NIL NIL)("message" "rfc822" NIL NIL NIL '
+            '"7bit" 41 ' + INNER_ENV + ' ("text" "plain" ("charset" '
+            '"us-ascii") NIL NIL "7bit" 10 1 NIL NIL NIL NIL) 4 NIL NIL NIL '
+            'NIL) "mixed" ("boundary" "XX") NIL NIL NIL))')
+    assert mp.ok("FETCH 1 BODYSTRUCTURE").untagged == [want]
+    want = ('* 1 FETCH (BODY (("text" "plain" ("charset" "utf-8") NIL NIL '
+            '"7bit" 10 1)("application" "pdf" ("name" "a.pdf") NIL NIL '
+            '"base64" 4)("message" "rfc822" NIL NIL NIL "7bit" 41 ' +
+            INNER_ENV + ' ("text" "plain" ("charset" "us-ascii") NIL NIL '
+            '"7bit" 10 1) 4) "mixed"))')
+    assert mp.ok("FETCH 1 BODY").untagged == [want]
+    r = mp.ok("FETCH 1 FULL")
+    assert " BODY ((" in r.untagged[0] and "ENVELOPE (" in r.untagged[0]
+    # none of them sets \Seen
+    assert r"\Seen" not in mp.ok("FETCH 1 FLAGS").untagged[0]
+
+
+def test_part_sections(mp):
+    f = fetch_map(mp.ok("FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME] "
+                        "BODY.PEEK[3.HEADER] BODY.PEEK[3.TEXT] "
+                        "BODY.PEEK[3.1] BODY.PEEK[3.HEADER.FIELDS (subject)] "
+                        "BODY.PEEK[1]<2.3> BODY.PEEK[TEXT])"))[1]
+    assert f["BODY[1]"] == "first part"
+    assert f["BODY[2.MIME]"] == ("Content-Type: application/pdf; name=a.pdf"
+                                 "\r\nContent-Disposition: attachment; "
+                                 "filename=a.pdf\r\nContent-Transfer-"
+                                 "Encoding: base64\r\n\r\n")
+    assert f["BODY[3.HEADER]"] == "From: x@y.z\r\nSubject: inner\r\n\r\n"
+    assert f["BODY[3.TEXT]"] == "inner body"
+    assert f["BODY[3.1]"] == "inner body"
+    assert f["BODY[3.HEADER.FIELDS (SUBJECT)]"] == "Subject: inner\r\n\r\n"
+    assert f["BODY[1]<2>"] == "rst"
+    assert f["BODY[TEXT]"].startswith("preamble\r\n--XX\r\n")
+    r = mp.ok("FETCH 1 BODY.PEEK[9]")
+    assert r.untagged == ["* 1 FETCH (BODY[9] NIL)"], r.lines
+    assert mp.cmd("FETCH 1 BODY[0]").status == "BAD"
+    assert mp.cmd("FETCH 1 BODY[1.FOO]").status == "BAD"
+    # a non-PEEK part fetch sets \Seen and says so
+    r = mp.ok("FETCH 1 BODY[1]")
+    assert r"FLAGS (\Seen" in r.untagged[0], r.lines

@@ -1291,3 +1291,38 @@ def test_part_sections(mp):
     # a non-PEEK part fetch sets \Seen and says so
     r = mp.ok("FETCH 1 BODY[1]")
     assert r"FLAGS (\Seen" in r.untagged[0], r.lines
+
+
+# ----------------------------------------------------------------------
+# BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516)
+
+BIN_MSG = (b"Subject: bin\r\nContent-Type: multipart/mixed; boundary=XX\r\n"
+           b"\r\n--XX\r\nContent-Type: text/plain\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+           b"A=3DB soft=\r\nbreak\r\n"
+           b"--XX\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n"
+           b"--XX\r\nContent-Type: application/x\r\n"
+           b"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin\r\n"
+           b"--XX--\r\n")
+
+
+def test_binary_fetch(imap):
+    imap.send(b"a APPEND INBOX {%d+}\r\n" % len(BIN_MSG) + BIN_MSG + b"\r\n")
+    assert imap.read_response("a").status == "OK"
+    imap.ok("SELECT INBOX")
+    r = imap.ok("FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1] BINARY.SIZE[2])")
+    assert r.lines[0] == ("* 1 FETCH (BINARY[1] {13}\r\nA=B softbreak "
+                          "BINARY.SIZE[1] 13 BINARY.SIZE[2] 5)"), r.lines
+    # a NUL in the decoded bytes makes it a literal8
+    r = imap.ok("FETCH 1 BINARY.PEEK[2]")
+    assert r.lines[0] == "* 1 FETCH (BINARY[2] ~{5}\r\n\x00\x01\x02\x03\x04)"
+    r = imap.ok("FETCH 1 BINARY.PEEK[1]<2.3>")
+    assert r.lines[0] == "* 1 FETCH (BINARY[1]<2> {3}\r\nB s)"
+    r = imap.cmd("FETCH 1 BINARY.PEEK[3]")
+    assert r.status == "NO" and "[UNKNOWN-CTE]" in r.tagged, r.lines
+    assert imap.cmd("FETCH 1 BINARY[1.MIME]").status == "BAD"
+    assert imap.cmd("FETCH 1 BINARY.SIZE[1]<0.1>").status == "BAD"
+    assert r"\Seen" not in imap.ok("FETCH 1 FLAGS").untagged[0]
+    r = imap.ok("FETCH 1 BINARY[1]")
+    assert r"FLAGS (\Seen" in r.lines[0], r.lines

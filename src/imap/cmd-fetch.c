@@ -596,74 +596,96 @@ static void write_structure(struct buf *out, const struct fetch_item *it,
 		buf_append_str(out, "NIL");
 }
 
+/* A message as the items need it. */
+struct fetch_msg {
+	const struct store_msg *m;
+	const char *msg; /* its file, or its header only, or NULL */
+	size_t len;
+	struct mime_part *root; /* parsed when a section needs it */
+};
+
+/* One item of one message; true if it was FLAGS. */
+static bool write_item(struct fetch_ctx *c, struct buf *out,
+                       const struct fetch_item *it, struct fetch_msg *f)
+{
+	switch (it->kind) {
+	case F_FLAGS:
+		buf_append_str(out, "FLAGS ");
+		imap_view_write_flags(f->m, out);
+		return true;
+	case F_UID:
+		buf_printf(out, "UID %u", f->m->uid);
+		break;
+	case F_INTERNALDATE:
+		write_internaldate(out, f->m);
+		break;
+	case F_SIZE:
+		buf_printf(out, "RFC822.SIZE %llu",
+		           (unsigned long long)f->m->size);
+		break;
+	case F_ENVELOPE:
+		buf_append_str(out, "ENVELOPE ");
+		envelope_write(out, f->msg, header_length(f->msg, f->len));
+		break;
+	case F_STRUCTURE:
+		write_structure(out, it, f->msg, f->len, &f->root);
+		break;
+	case F_BODY:
+		write_body(out, it, f->msg, f->len, &f->root);
+		break;
+	case F_BINARY:
+	case F_BINARY_SIZE:
+		write_binary(c, out, it, f->msg, f->len, &f->root);
+		break;
+	}
+	return false;
+}
+
+/* What of the message file the items need: 2 all, 1 its header, 0. */
+static int file_needed(const struct fetch_ctx *c)
+{
+	int need = 0;
+	for (size_t n = 0; n < c->item_count; n++) {
+		enum fetch_kind k = c->items[n].kind;
+		if (k == F_ENVELOPE && need == 0)
+			need = 1;
+		if (k == F_BODY || k == F_STRUCTURE || k == F_BINARY ||
+		    k == F_BINARY_SIZE)
+			need = 2;
+	}
+	return need;
+}
+
 /* One message's "* n FETCH (...)"; false if its file is gone. */
 static bool write_message(struct imap_job *job, struct store *st, size_t k)
 {
 	struct fetch_ctx *c = job->ctx;
 	struct imap_view *v = job->s->view;
 	size_t i = c->idx[k];
-	const struct store_msg *m = &v->msgs[i];
-	char *msg = NULL;
-	size_t len = 0;
-	bool body = false, envelope = false;
-	struct mime_part *root = NULL;
-	for (size_t n = 0; n < c->item_count; n++) {
-		body |= c->items[n].kind == F_BODY ||
-		        c->items[n].kind == F_STRUCTURE ||
-		        c->items[n].kind == F_BINARY ||
-		        c->items[n].kind == F_BINARY_SIZE;
-		envelope |= c->items[n].kind == F_ENVELOPE;
-	}
-	if (body || envelope) {
-		msg = read_message(st, v->mailbox_id, m->uid, !body, &len);
-		if (msg == NULL)
+	struct fetch_msg f = {.m = &v->msgs[i]};
+	char *file = NULL;
+	int need = file_needed(c);
+	if (need > 0) {
+		file = read_message(st, v->mailbox_id, f.m->uid, need == 1,
+		                    &f.len);
+		if (file == NULL)
 			return false;
+		f.msg = file;
 	}
 	buf_printf(&job->out, "* %zu FETCH (", i + 1);
 	bool flags_done = false;
 	for (size_t n = 0; n < c->item_count; n++) {
-		const struct fetch_item *it = &c->items[n];
 		if (n > 0)
 			buf_append_byte(&job->out, ' ');
-		switch (it->kind) {
-		case F_FLAGS:
-			buf_append_str(&job->out, "FLAGS ");
-			imap_view_write_flags(m, &job->out);
-			flags_done = true;
-			break;
-		case F_UID:
-			buf_printf(&job->out, "UID %u", m->uid);
-			break;
-		case F_INTERNALDATE:
-			write_internaldate(&job->out, m);
-			break;
-		case F_SIZE:
-			buf_printf(&job->out, "RFC822.SIZE %llu",
-			           (unsigned long long)m->size);
-			break;
-		case F_ENVELOPE:
-			buf_append_str(&job->out, "ENVELOPE ");
-			envelope_write(&job->out, msg, header_length(msg, len));
-			break;
-		case F_STRUCTURE:
-			write_structure(&job->out, it, msg, len, &root);
-			break;
-		case F_BODY:
-			write_body(&job->out, it, msg, len, &root);
-			break;
-		case F_BINARY:
-		case F_BINARY_SIZE:
-			write_binary(c, &job->out, it, msg, len, &root);
-			break;
-		}
+		flags_done |= write_item(c, &job->out, &c->items[n], &f);
 	}
 	if (!flags_done && c->changed != NULL && c->changed[k]) {
 		buf_append_str(&job->out, " FLAGS ");
-		imap_view_write_flags(m, &job->out);
+		imap_view_write_flags(f.m, &job->out);
 	}
 	buf_append_str(&job->out, ")\r\n");
-	mime_free(&root);
-	free(msg);
+	mime_free(&f.root);
+	free(file);
 	return true;
 }
 

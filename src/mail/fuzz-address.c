@@ -6,16 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fuzz.h"
 #include "core/buf.h"
 #include "mail/address.h"
-
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_groups(const struct address_list *list)
 {

@@ -7,18 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fuzz.h"
 #include "mail/charset.h"
-
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
 
 /* Room for the worst expansion: 3 bytes of U+FFFD per input byte. */
 #define EXPANSION 4
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const charsets[] = {
         "utf-8",  "us-ascii",    "iso-8859-1",     "iso-8859-2", "windows-1251",

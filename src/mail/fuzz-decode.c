@@ -9,15 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fuzz.h"
 #include "mail/decode.h"
-
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct result {
 	struct buf out;

@@ -8,15 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fuzz.h"
 #include "mail/header.h"
-
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_unfolded(const char *s)
 {

@@ -11,16 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fuzz.h"
 #include "mail/bodystructure.h"
 #include "mail/mime.h"
-
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int stub_envelope(struct buf *out, const char *header, size_t len,
                          void *ctx)

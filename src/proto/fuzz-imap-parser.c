@@ -16,17 +16,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/fuzz.h"
 #include "proto/imap-parser.h"
 
 #define HEADER_BYTES 5
-
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct imap_parser_limits limit_sets[] = {
         {.max_line_bytes = 64,

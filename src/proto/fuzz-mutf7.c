@@ -13,21 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/fuzz.h"
 #include "core/xalloc.h"
 #include "proto/mailbox-match.h"
 #include "proto/mutf7.h"
 
-#define CHECK(expr)                                                            \
-	do {                                                                   \
-		if (!(expr))                                                   \
-			abort();                                               \
-	} while (0)
-
 /* Longest pattern and name checked against the reference matcher. */
 #define REF_MAX_BYTES 64
 #define PREFIX "pre"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char delims[] = {'/', '.', '\0'};
 

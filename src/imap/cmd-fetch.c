@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
@@ -75,6 +76,7 @@ struct fetch_ctx {
 	size_t pos;       /* next message to answer */
 	bool *changed;    /* \Seen was set by this FETCH: send FLAGS */
 	bool unknown_cte; /* a BINARY part had an encoding we cannot undo */
+	bool partial_cmd; /* PARTIAL rather than FETCH */
 };
 
 static void fetch_ctx_free(void *p)
@@ -257,24 +259,30 @@ static int parse_binary_item(const char *name, struct fetch_ctx *c)
 	return ret;
 }
 
-static int parse_rfc822_item(const char *name, struct fetch_ctx *c)
+/* The RFC822 forms; with partial, also RFC 1730's PEEK forms, which
+ * only PARTIAL takes. */
+static int parse_rfc822_item(const char *name, struct fetch_ctx *c,
+                             bool partial)
 {
 	static const struct {
-		const char *name;
+		const char *name, *label;
 		enum body_section section;
 		bool peek;
 	} forms[] = {
-	        {"RFC822", SEC_ALL, false},
-	        {"RFC822.HEADER", SEC_HEADER, true},
-	        {"RFC822.TEXT", SEC_TEXT, false},
+	        {"RFC822", "RFC822", SEC_ALL, false},
+	        {"RFC822.HEADER", "RFC822.HEADER", SEC_HEADER, true},
+	        {"RFC822.TEXT", "RFC822.TEXT", SEC_TEXT, false},
+	        {"RFC822.PEEK", "RFC822", SEC_ALL, true},
+	        {"RFC822.TEXT.PEEK", "RFC822.TEXT", SEC_TEXT, true},
 	};
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+	size_t n = sizeof(forms) / sizeof(forms[0]) - (partial ? 0 : 2);
+	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(name, forms[i].name) != 0)
 			continue;
 		struct fetch_item *it = add_item(c, F_BODY);
 		it->section = forms[i].section;
 		it->peek = forms[i].peek;
-		it->label = xstrdup(forms[i].name);
+		it->label = xstrdup(forms[i].label);
 		return 0;
 	}
 	return -1;
@@ -332,7 +340,7 @@ static int parse_item(const struct imap_arg *a, struct fetch_ctx *c)
 	if (strncasecmp(name, "BINARY", 6) == 0)
 		return parse_binary_item(name, c);
 	if (strncasecmp(name, "RFC822", 6) == 0)
-		return parse_rfc822_item(name, c);
+		return parse_rfc822_item(name, c, false);
 	return parse_body_item(name, c);
 }
 
@@ -744,7 +752,8 @@ static void fetch_work(struct imap_job *job)
 		        job, "NO",
 		        "Some of the requested messages no longer exist");
 	else
-		imap_job_reply(job, "OK", "FETCH completed");
+		imap_job_reply(job, "OK", "%s completed",
+		               c->partial_cmd ? "PARTIAL" : "FETCH");
 }
 
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd,
@@ -776,4 +785,53 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd,
 void cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd)
 {
 	imap_cmd_fetch(s, cmd, cmd->args, cmd->arg_count, false);
+}
+
+/* PARTIAL (RFC 1730 6.4.6, obsolete, still in RFC 3501's predecessors'
+ * clients): one message, one body item, from octet position (counting
+ * from 1) for length octets; the answer names the item without an
+ * origin, as RFC 1730's example shows. */
+static int parse_partial_args(const struct imap_command_line *cmd,
+                              struct fetch_ctx *c)
+{
+	const char *item, *pos, *len;
+	uint64_t origin, count;
+	if (cmd->arg_count != 4 || !imap_arg_get_atom(&cmd->args[1], &item) ||
+	    !imap_arg_get_atom(&cmd->args[2], &pos) ||
+	    !imap_arg_get_atom(&cmd->args[3], &len) ||
+	    parse_uint(pos, 1, UINT32_MAX, &origin) < 0 ||
+	    parse_uint(len, 0, UINT32_MAX, &count) < 0)
+		return -1;
+	int ret = strncasecmp(item, "RFC822", 6) == 0
+	                  ? parse_rfc822_item(item, c, true)
+	                  : parse_body_item(item, c);
+	if (ret < 0 || c->item_count != 1 || c->items[0].partial)
+		return -1;
+	c->items[0].partial = true;
+	c->items[0].origin = origin - 1;
+	c->items[0].count = count;
+	c->sets_seen = !c->items[0].peek;
+	c->partial_cmd = true;
+	return 0;
+}
+
+void cmd_partial(struct imap_session *s, const struct imap_command_line *cmd)
+{
+	struct fetch_ctx *c = xcalloc(1, sizeof(*c));
+	const char *seq;
+	uint64_t n;
+	if (parse_partial_args(cmd, c) < 0 ||
+	    !imap_arg_get_atom(&cmd->args[0], &seq) ||
+	    parse_uint(seq, 1, UINT32_MAX, &n) < 0) {
+		fetch_ctx_free(c);
+		imap_reply_bad_args(s, cmd);
+		return;
+	}
+	if (imap_resolve_set(s, cmd, &cmd->args[0], false, &c->idx, &c->count) <
+	    0) {
+		fetch_ctx_free(c);
+		return;
+	}
+	imap_job_start(s, cmd, fetch_work, IMAP_SYNC_NO_EXPUNGE, c,
+	               fetch_ctx_free);
 }

@@ -43,6 +43,7 @@ static const struct imap_command commands[] = {
         {"MOVE", SELECTED, cmd_move},
         {"NAMESPACE", AUTHED, cmd_namespace},
         {"NOOP", ANY, cmd_noop},
+        {"PARTIAL", SELECTED, cmd_partial},
         {"RENAME", AUTHED, cmd_rename},
         {"SEARCH", SELECTED, cmd_search},
         {"SELECT", AUTHED, cmd_select},

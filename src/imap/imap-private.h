@@ -254,6 +254,7 @@ void cmd_list(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_lsub(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_move(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_namespace(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_partial(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_rename(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_search(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_select(struct imap_session *s, const struct imap_command_line *cmd);

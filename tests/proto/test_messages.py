@@ -1326,3 +1326,26 @@ def test_binary_fetch(imap):
     assert r"\Seen" not in imap.ok("FETCH 1 FLAGS").untagged[0]
     r = imap.ok("FETCH 1 BINARY[1]")
     assert r"FLAGS (\Seen" in r.lines[0], r.lines
+
+
+# ----------------------------------------------------------------------
+# PARTIAL (RFC 1730 6.4.6): positions count from 1, the answer names the
+# item without an origin
+
+def test_partial(mp):
+    r = mp.ok("PARTIAL 1 RFC822.PEEK 1 10")
+    assert r.lines[0] == "* 1 FETCH (RFC822 {10}\r\n" + MP_MSG[:10].decode() \
+        + ")", r.lines
+    r = mp.ok("PARTIAL 1 BODY.PEEK[3.TEXT] 3 4")
+    assert r.lines[0] == "* 1 FETCH (BODY[3.TEXT] {4}\r\nner )", r.lines
+    r = mp.ok("PARTIAL 1 RFC822.HEADER 1 5")
+    assert r.lines[0] == "* 1 FETCH (RFC822.HEADER {5}\r\nFrom:)", r.lines
+    r = mp.ok("PARTIAL 1 RFC822.TEXT.PEEK 100000 10")    # past the end
+    assert r.lines[0] == "* 1 FETCH (RFC822.TEXT {0}\r\n)", r.lines
+    assert r"\Seen" not in mp.ok("FETCH 1 FLAGS").untagged[0]
+    for bad in ("PARTIAL 1 RFC822 0 10", "PARTIAL 1:2 RFC822 1 10",
+                "PARTIAL 1 FLAGS 1 10", "PARTIAL 1 BODY[]<0.5> 1 10",
+                "PARTIAL 1 RFC822 1", "PARTIAL 2 RFC822 1 10"):
+        assert mp.cmd(bad).status == "BAD", bad
+    r = mp.ok("PARTIAL 1 BODY[1] 1 5")                  # sets \Seen
+    assert r"FLAGS (\Seen" in r.lines[0], r.lines

@@ -24,6 +24,7 @@
 #include "mail/bodystructure.h"
 #include "mail/decode.h"
 #include "mail/envelope.h"
+#include "mail/header.h"
 #include "mail/mime.h"
 #include "net/conn.h"
 #include "proto/imap-quote.h"
@@ -196,7 +197,7 @@ static void make_label(struct fetch_item *it, const char *sec, size_t len)
 	free(upper);
 }
 
-/* BODY[...] / BODY.PEEK[...]: -1 bad syntax, -2 unsupported section. */
+/* BODY[...] / BODY.PEEK[...]: -1 if bad. */
 static int parse_body_item(const char *name, struct fetch_ctx *c)
 {
 	bool peek = strncasecmp(name, "BODY.PEEK[", 10) == 0;
@@ -288,7 +289,7 @@ static int parse_rfc822_item(const char *name, struct fetch_ctx *c,
 	return -1;
 }
 
-/* One fetch-att; -1 bad, -2 not supported yet. */
+/* One fetch-att; -1 if bad. */
 static int parse_item(const struct imap_arg *a, struct fetch_ctx *c)
 {
 	static const struct {
@@ -419,49 +420,28 @@ static char *read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
 	return data;
 }
 
-/* Length of the header, including the empty line that ends it. */
-static size_t header_length(const char *msg, size_t len)
-{
-	if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
-		return 2;
-	const char *end = memmem(msg, len, "\r\n\r\n", 4);
-	return end != NULL ? (size_t)(end - msg) + 4 : len;
-}
-
-static bool field_listed(const struct fetch_item *it, const char *line,
-                         size_t name_len)
+static bool field_listed(const struct fetch_item *it,
+                         const struct header_field *f)
 {
 	for (size_t i = 0; i < it->field_count; i++) {
-		if (strlen(it->fields[i]) == name_len &&
-		    strncasecmp(it->fields[i], line, name_len) == 0)
+		if (strlen(it->fields[i]) == f->name_len &&
+		    strncasecmp(it->fields[i], f->name, f->name_len) == 0)
 			return true;
 	}
 	return false;
 }
 
-/* HEADER.FIELDS / .NOT: the chosen fields, then the empty line. */
+/* HEADER.FIELDS / .NOT of the header block h: the chosen fields, then
+ * the empty line. */
 static void filter_header(const struct fetch_item *it, const char *h,
                           size_t len, struct buf *out)
 {
-	size_t pos = 0;
-	while (pos < len) {
-		size_t end = pos;
-		/* a field runs through its continuation lines */
-		do {
-			const char *lf = memchr(h + end, '\n', len - end);
-			end = lf != NULL ? (size_t)(lf - h) + 1 : len;
-		} while (end < len && (h[end] == ' ' || h[end] == '\t'));
-		const char *colon = memchr(h + pos, ':', end - pos);
-		if (colon != NULL && end - pos > 2) {
-			size_t name_len = (size_t)(colon - (h + pos));
-			while (name_len > 0 && (h[pos + name_len - 1] == ' ' ||
-			                        h[pos + name_len - 1] == '\t'))
-				name_len--;
-			bool listed = field_listed(it, h + pos, name_len);
-			if (listed == (it->section == SEC_FIELDS))
-				buf_append(out, h + pos, end - pos);
-		}
-		pos = end;
+	struct header_iter iter;
+	struct header_field f;
+	header_iter_init(&iter, h, len);
+	while (header_iter_next(&iter, &f)) {
+		if (field_listed(it, &f) == (it->section == SEC_FIELDS))
+			buf_append(out, h + f.offset, f.size);
 	}
 	buf_append_str(out, "\r\n");
 }
@@ -473,7 +453,7 @@ static bool section_bytes(const struct fetch_item *it, const char *msg,
                           size_t len, struct mime_part **root,
                           const char **start_r, size_t *size_r)
 {
-	size_t hlen = header_length(msg, len);
+	size_t hlen = header_block_size(msg, len);
 	if (it->depth == 0 && it->section != SEC_MIME) {
 		bool text = it->section == SEC_TEXT;
 		bool all = it->section == SEC_ALL;
@@ -514,8 +494,7 @@ static void write_body(struct buf *out, const struct fetch_item *it,
 	struct buf part;
 	buf_init(&part, size + 3);
 	if (it->section == SEC_FIELDS || it->section == SEC_FIELDS_NOT) {
-		size_t hlen = header_length(start, size);
-		filter_header(it, start, hlen > 2 ? hlen - 2 : 0, &part);
+		filter_header(it, start, header_block_size(start, size), &part);
 	} else {
 		buf_append(&part, start, size);
 	}
@@ -633,7 +612,7 @@ static bool write_item(struct fetch_ctx *c, struct buf *out,
 		break;
 	case F_ENVELOPE:
 		buf_append_str(out, "ENVELOPE ");
-		envelope_write(out, f->msg, header_length(f->msg, f->len));
+		envelope_write(out, f->msg, header_block_size(f->msg, f->len));
 		break;
 	case F_STRUCTURE:
 		write_structure(out, it, f->msg, f->len, &f->root);
@@ -764,13 +743,7 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd,
 	int ret = count == 2 ? parse_items(&args[1], c) : -1;
 	if (ret < 0) {
 		fetch_ctx_free(c);
-		if (ret == -2)
-			conn_printf(s->conn,
-			            "%s NO [CANNOT] This FETCH item is not "
-			            "supported yet\r\n",
-			            cmd->tag);
-		else
-			imap_reply_bad_args(s, cmd);
+		imap_reply_bad_args(s, cmd);
 		return;
 	}
 	if (imap_resolve_set(s, cmd, &args[0], uid, &c->idx, &c->count) < 0) {

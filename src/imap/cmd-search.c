@@ -27,7 +27,6 @@
 #include "imap/imap-view.h"
 #include "imap/search.h"
 #include "mail/casemap.h"
-#include "mail/charset.h"
 #include "mail/date.h"
 #include "mail/header.h"
 #include "mail/searchtext.h"
@@ -93,32 +92,17 @@ static bool load_header(struct search_ctx *c)
 	return true;
 }
 
-/* Is folded needle in the decoded, folded value? */
-static bool value_contains(const char *value, size_t len, const char *needle)
+/* Does the field's value, decoded and folded, hold key's string? */
+static bool value_contains(const char *value, size_t len,
+                           const struct search_key *key)
 {
-	struct buf decoded, folded, want;
-	buf_init(&decoded, 4 * len + 64);
+	struct buf folded;
 	buf_init(&folded, 16 * len + 64);
-	buf_init(&want, 16 * strlen(needle) + 64);
-	bool found = false;
-	/* unfolded (RFC 5322 2.2.3): the line breaks go, the space stays */
-	char *flat = xmalloc(len + 1);
-	size_t flat_len = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (value[i] != '\r' && value[i] != '\n' && value[i] != '\0')
-			flat[flat_len++] = value[i];
-	}
-	flat[flat_len] = '\0';
-	if (rfc2047_decode(flat, flat_len, &decoded) == 0 &&
-	    casemap_fold((const char *)buf_cstr(&decoded), decoded.len,
-	                 &folded) == 0 &&
-	    casemap_fold(needle, strlen(needle), &want) == 0)
-		found = casemap_contains(buf_cstr(&folded), folded.len,
-		                         buf_cstr(&want), want.len);
-	free(flat);
-	buf_free(&decoded);
+	bool found = key->folded != NULL &&
+	             searchtext_value(value, len, &folded) == 0 &&
+	             casemap_contains(buf_cstr(&folded), folded.len,
+	                              key->folded, key->folded_len);
 	buf_free(&folded);
-	buf_free(&want);
 	return found;
 }
 
@@ -131,7 +115,7 @@ static bool match_header(struct search_ctx *c, const struct search_key *key)
 	while (header_iter_next(&it, &f)) {
 		if (f.name_len == flen &&
 		    strncasecmp(f.name, key->field, flen) == 0 &&
-		    value_contains(f.value, f.value_len, key->str))
+		    value_contains(f.value, f.value_len, key))
 			return true;
 	}
 	return false;
@@ -226,21 +210,14 @@ static bool load_text(struct search_ctx *c)
 
 static bool match_text(struct search_ctx *c, const struct search_key *key)
 {
-	if (!load_text(c))
+	if (key->folded == NULL || !load_text(c))
 		return false;
-	struct buf needle;
-	buf_init(&needle, 16 * strlen(key->str) + 64);
-	bool found = false;
-	if (searchtext_fold(key->str, strlen(key->str), &needle) == 0) {
-		found = casemap_contains(buf_cstr(&c->btext), c->btext.len,
-		                         buf_cstr(&needle), needle.len);
-		if (!found && key->op == SEARCH_TEXT)
-			found = casemap_contains(buf_cstr(&c->htext),
-			                         c->htext.len,
-			                         buf_cstr(&needle), needle.len);
-	}
-	buf_free(&needle);
-	return found;
+	if (casemap_contains(buf_cstr(&c->btext), c->btext.len, key->folded,
+	                     key->folded_len))
+		return true;
+	return key->op == SEARCH_TEXT &&
+	       casemap_contains(buf_cstr(&c->htext), c->htext.len, key->folded,
+	                        key->folded_len);
 }
 
 static bool match_content(const struct search_key *key, void *ctx)
@@ -280,18 +257,14 @@ static const struct search_key *top_text_key(const struct search_program *p)
 static uint32_t *candidates(struct search_ctx *c, size_t *count_r)
 {
 	const struct search_key *k = top_text_key(&c->prog);
-	struct buf needle;
 	uint32_t *uids = NULL;
 	bool all = true;
-	if (k == NULL)
+	if (k == NULL || k->folded == NULL)
 		return NULL;
-	buf_init(&needle, 16 * strlen(k->str) + 64);
-	if (searchtext_fold(k->str, strlen(k->str), &needle) == 0 &&
-	    store_text_candidates(c->st, c->mailbox_id, buf_cstr(&needle),
+	if (store_text_candidates(c->st, c->mailbox_id, k->folded,
 	                          k->op == SEARCH_BODY, &uids, count_r,
 	                          &all) != STORE_OK)
 		all = true;
-	buf_free(&needle);
 	if (all) {
 		free(uids);
 		return NULL;

@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "core/xalloc.h"
+#include "mail/searchtext.h"
 #include "store/store.h"
 
 #define SEARCH_MAX_DEPTH 32
@@ -100,6 +101,20 @@ static int parse_date(const char *s, uint64_t *day_r)
 	return 0;
 }
 
+/* The string a content key looks for, kept as sent and folded once
+ * for the whole search. */
+static void set_string(struct search_key *key, const char *s, size_t len)
+{
+	struct buf folded;
+	key->str = xstrndup(s, len);
+	buf_init(&folded, 16 * len + 64);
+	if (searchtext_fold(key->str, len, &folded) == 0) {
+		key->folded = xmemdup(buf_cstr(&folded), folded.len + 1);
+		key->folded_len = folded.len;
+	}
+	buf_free(&folded);
+}
+
 static const struct imap_arg *next_arg(struct parser *p)
 {
 	if (p->pos >= p->count) {
@@ -120,7 +135,7 @@ static int parse_key_arg(struct parser *p, size_t k, struct search_key *key)
 	p->error = "Invalid search key argument";
 	switch (arg_keys[k].kind) {
 	case ARG_STRING:
-		key->str = xstrndup(s, len);
+		set_string(key, s, len);
 		p->prog->content = true;
 		p->prog->body |=
 		        key->op == SEARCH_BODY || key->op == SEARCH_TEXT;
@@ -249,7 +264,7 @@ static int parse_header_key(struct parser *p, struct search_key *key)
 	}
 	key->op = SEARCH_HEADER;
 	key->field = xstrndup(field, flen);
-	key->str = xstrndup(s, len);
+	set_string(key, s, len);
 	p->prog->content = true;
 	return 0;
 }
@@ -348,6 +363,7 @@ static void key_free(struct search_key *key)
 	free(key->children);
 	free(key->field);
 	free(key->str);
+	free(key->folded);
 	seqset_free(&key->set);
 }
 

@@ -51,6 +51,9 @@ struct search_key {
 	uint32_t flags; /* STORE_FLAG_* */
 	char *field;    /* HEADER's field name (FROM, TO... become HEADER) */
 	char *str;      /* what to look for, as the client sent it */
+	char *folded;   /* str case-folded as searchable text is (NULL
+	                   if it could not be) */
+	size_t folded_len;
 	uint64_t number;
 	struct seqset set;
 	struct search_key *children;

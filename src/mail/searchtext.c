@@ -21,36 +21,42 @@ static int append_folded(struct buf *out, const char *utf8, size_t len)
 	return buf_append_byte(out, '\n');
 }
 
+int searchtext_value(const char *value, size_t len, struct buf *out)
+{
+	struct buf decoded;
+	buf_init(&decoded, 4 * len + 64);
+	char *flat = xmalloc(len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] != '\r' && value[i] != '\n' && value[i] != '\0')
+			flat[n++] = value[i];
+	}
+	int ret = rfc2047_decode(flat, n, &decoded);
+	if (ret == 0)
+		ret = casemap_fold(buf_cstr(&decoded), decoded.len, out);
+	free(flat);
+	buf_free(&decoded);
+	return ret;
+}
+
 /* Each field as "name: value", value unfolded and RFC 2047-decoded. */
 static int header_text(const char *h, size_t len, struct buf *out)
 {
 	struct header_iter it;
 	struct header_field f;
-	struct buf line;
-	buf_init(&line, 4 * len + 1024);
-	int ret = 0;
 	header_iter_init(&it, h, len);
-	while (ret == 0 && header_iter_next(&it, &f)) {
-		char *flat = xmalloc(f.value_len + 1);
-		size_t n = 0, i = 0;
+	while (header_iter_next(&it, &f)) {
+		size_t i = 0;
 		while (i < f.value_len &&
 		       (f.value[i] == ' ' || f.value[i] == '\t'))
 			i++; /* "name: value" with one space */
-		for (; i < f.value_len; i++) {
-			char c = f.value[i];
-			if (c != '\r' && c != '\n' && c != '\0')
-				flat[n++] = c;
-		}
-		buf_reset(&line);
-		if (buf_append(&line, f.name, f.name_len) < 0 ||
-		    buf_append_str(&line, ": ") < 0 ||
-		    rfc2047_decode(flat, n, &line) < 0 ||
-		    append_folded(out, buf_cstr(&line), line.len) < 0)
-			ret = -1;
-		free(flat);
+		if (casemap_fold(f.name, f.name_len, out) < 0 ||
+		    buf_append_str(out, ": ") < 0 ||
+		    searchtext_value(f.value + i, f.value_len - i, out) < 0 ||
+		    buf_append_byte(out, '\n') < 0)
+			return -1;
 	}
-	buf_free(&line);
-	return ret;
+	return 0;
 }
 
 /* A text part's content: transfer-decoded, to UTF-8, folded. */

@@ -21,6 +21,11 @@
 int searchtext_build(const char *msg, size_t len, struct buf *header,
                      struct buf *body);
 
+/* A header field's value as the header text holds it: unfolded (the
+ * line breaks dropped, the space kept), RFC 2047-decoded and folded;
+ * appended to out. 0, or -1 if out's cap was reached. */
+int searchtext_value(const char *value, size_t len, struct buf *out);
+
 /* needle folded as the texts are, appended to out; 0 or -1 (cap). */
 int searchtext_fold(const char *needle, size_t len, struct buf *out);
 

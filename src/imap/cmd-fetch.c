@@ -391,23 +391,25 @@ static void write_internaldate(struct buf *out, const struct store_msg *m)
 }
 
 /* The whole message file; NULL if it is gone. */
-/* The whole message file, or with header_only its start through the
- * header's end (read a block at a time); NULL if it is gone. */
 #define HEADER_READ_BLOCK 16384
-static char *read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
-                          bool header_only, size_t *len_r)
+char *imap_read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
+                        bool header_only, size_t *len_r)
 {
 	int fd;
 	uint64_t size;
 	if (store_open_message(st, mailbox_id, uid, &fd, &size) != STORE_OK)
 		return NULL;
-	char *data = xmalloc((size_t)size + 1);
+	/* the header alone: a block, doubled while no empty line shows */
+	size_t cap = header_only && size > HEADER_READ_BLOCK ? HEADER_READ_BLOCK
+	                                                     : (size_t)size;
+	char *data = xmalloc(cap + 1);
 	size_t got = 0;
 	while (got < size) {
-		size_t want = (size_t)size - got;
-		if (header_only && want > HEADER_READ_BLOCK)
-			want = HEADER_READ_BLOCK;
-		ssize_t n = pread(fd, data + got, want, (off_t)got);
+		if (got == cap) {
+			cap = 2 * cap < size ? 2 * cap : (size_t)size;
+			data = xrealloc(data, cap + 1);
+		}
+		ssize_t n = pread(fd, data + got, cap - got, (off_t)got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -653,8 +655,8 @@ static bool write_message(struct imap_job *job, struct store *st, size_t k)
 	char *file = NULL;
 	int need = file_needed(c);
 	if (need > 0) {
-		file = read_message(st, v->mailbox_id, f.m->uid, need == 1,
-		                    &f.len);
+		file = imap_read_message(st, v->mailbox_id, f.m->uid, need == 1,
+		                         &f.len);
 		if (file == NULL)
 			return false;
 		f.msg = file;

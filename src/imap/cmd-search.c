@@ -71,24 +71,17 @@ static void search_ctx_free(void *p)
 }
 
 /* The message's header, read once; false if its file is gone. */
-#define SEARCH_HEADER_MAX (1024 * 1024)
 static bool load_header(struct search_ctx *c)
 {
 	if (c->header_read)
 		return c->header != NULL;
 	c->header_read = true;
-	int fd;
-	uint64_t size;
-	if (store_open_message(c->st, c->mailbox_id, c->msg->uid, &fd, &size) !=
-	    STORE_OK)
+	size_t len;
+	c->header = imap_read_message(c->st, c->mailbox_id, c->msg->uid, true,
+	                              &len);
+	if (c->header == NULL)
 		return false;
-	size_t want =
-	        size < SEARCH_HEADER_MAX ? (size_t)size : SEARCH_HEADER_MAX;
-	c->header = xmalloc(want + 1);
-	ssize_t n = pread(fd, c->header, want, 0);
-	close(fd);
-	c->header_len = n > 0 ? (size_t)n : 0;
-	c->header_len = header_block_size(c->header, c->header_len);
+	c->header_len = header_block_size(c->header, len);
 	return true;
 }
 

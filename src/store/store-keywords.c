@@ -43,19 +43,7 @@ enum store_status kw_load(struct store *st, int64_t mailbox_id,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	size_t alloc = 0;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (out->count == alloc) {
-			alloc = alloc == 0 ? 8 : alloc * 2;
-			out->names = xrealloc(out->names,
-			                      alloc * sizeof(*out->names));
-		}
-		out->names[out->count++] =
-		        xstrdup((const char *)sqlite3_column_text(s, 0));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	if (db_collect_text(s, &out->names, &out->count) < 0) {
 		kw_free(out);
 		return db_error(st, "keywords");
 	}

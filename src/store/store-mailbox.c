@@ -260,19 +260,7 @@ enum store_status store_subscriptions(struct store *st,
 	        db_stmt(st, "SELECT name FROM subscription ORDER BY name");
 	if (s == NULL)
 		return STORE_ERROR;
-	size_t alloc = 0;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (out->count == alloc) {
-			alloc = alloc == 0 ? 16 : alloc * 2;
-			out->names = xrealloc(out->names,
-			                      alloc * sizeof(*out->names));
-		}
-		out->names[out->count++] =
-		        xstrdup((const char *)sqlite3_column_text(s, 0));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	if (db_collect_text(s, &out->names, &out->count) < 0) {
 		store_name_list_free(out);
 		return db_error(st, "subscriptions");
 	}

@@ -81,6 +81,10 @@ enum store_status db_commit(struct store *st);
 void db_rollback(struct store *st);
 /* Log the index error of op and map it to a status. */
 enum store_status db_error(struct store *st, const char *op);
+/* Step the bound statement s, appending its first column (text) to the
+ * array *names (*count entries); resets s. 0, or -1 on an error (what
+ * was collected stays for the caller to free). */
+int db_collect_text(sqlite3_stmt *s, char ***names, size_t *count);
 /* Drop what the message model stored for a message, or for every
  * message of a mailbox (in the caller's transaction). */
 enum store_status cache_delete(struct store *st, int64_t mailbox_id,

@@ -150,6 +150,23 @@ static void write_unlock(struct store *st)
 	}
 }
 
+int db_collect_text(sqlite3_stmt *s, char ***names, size_t *count)
+{
+	size_t alloc = *count;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*count == alloc) {
+			alloc = alloc == 0 ? 16 : alloc * 2;
+			*names = xrealloc(*names, alloc * sizeof(**names));
+		}
+		const unsigned char *t = sqlite3_column_text(s, 0);
+		(*names)[(*count)++] =
+		        xstrdup(t != NULL ? (const char *)t : "");
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 enum store_status db_begin(struct store *st, bool write)
 {
 	if (write)

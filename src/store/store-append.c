@@ -233,10 +233,23 @@ void store_finish_renames(struct store *st, const char *dir,
 		store_errno_status(st, "fsync", to, errno);
 }
 
+static enum store_status append_cache(struct store *st, int64_t id,
+                                      const struct store_append_msg *msgs,
+                                      const struct msgrow *rows, size_t count)
+{
+	enum store_status ret = STORE_OK;
+	for (size_t i = 0; i < count && ret == STORE_OK; i++) {
+		if (msgs[i].cache != NULL)
+			ret = cache_put(st, id, rows[i].uid, msgs[i].cache);
+	}
+	return ret;
+}
+
 static enum store_status append_commit(struct store *st, const char *name,
-                                       int64_t id, struct kwlist *kw,
-                                       struct msgrow *rows, size_t count,
-                                       uint32_t *uidvalidity_r)
+                                       int64_t id,
+                                       const struct store_append_msg *msgs,
+                                       struct kwlist *kw, struct msgrow *rows,
+                                       size_t count, uint32_t *uidvalidity_r)
 {
 	enum store_status ret = db_begin(st, true);
 	if (ret != STORE_OK)
@@ -254,6 +267,8 @@ static enum store_status append_commit(struct store *st, const char *name,
 		ret = kw_load(st, m.id, kw);
 	if (ret == STORE_OK)
 		ret = store_insert_rows(st, &m, kw, rows, count);
+	if (ret == STORE_OK)
+		ret = append_cache(st, m.id, msgs, rows, count);
 	if (ret == STORE_OK)
 		ret = db_commit(st);
 	else
@@ -303,7 +318,7 @@ enum store_status store_append(struct store *st, const char *name,
 	struct kwlist kw = {0};
 	ret = append_write_all(st, dir, msgs, count, rows);
 	if (ret == STORE_OK) {
-		ret = append_commit(st, name, m.id, &kw, rows, count,
+		ret = append_commit(st, name, m.id, msgs, &kw, rows, count,
 		                    uidvalidity_r);
 		if (ret != STORE_OK)
 			store_unlink_tmp(dir, rows, count);

@@ -61,38 +61,66 @@ static bool message_exists(struct store *st, int64_t mailbox_id, uint32_t uid)
 	return found;
 }
 
-static enum store_status put_one(struct store *st, int64_t mailbox_id,
-                                 const struct store_cache_entry *e)
+/* Keep e's blob and text (each only if given) with uid, replacing what
+ * it had (in a write transaction). */
+enum store_status cache_put(struct store *st, int64_t mailbox_id,
+                            uint32_t uid, const struct store_cache_entry *e)
 {
-	if (!message_exists(st, mailbox_id, e->uid))
-		return STORE_OK;
-	enum store_status ret = cache_delete(st, mailbox_id, e->uid);
-	sqlite3_stmt *c = db_stmt(st, "INSERT INTO message_cache"
-	                              " (mailbox_id, uid, data, has_text)"
-	                              " VALUES (?, ?, ?, ?)");
-	if (ret != STORE_OK || c == NULL)
+	sqlite3_stmt *c = db_stmt(
+	        st, "INSERT INTO message_cache (mailbox_id, uid, data, has_text)"
+	            " VALUES (?1, ?2, coalesce(?3, x''), ?4)"
+	            " ON CONFLICT (mailbox_id, uid) DO UPDATE SET"
+	            " data = coalesce(?3, data), has_text = has_text OR ?4");
+	sqlite3_stmt *d = db_stmt(st, "DELETE FROM message_text"
+	                              " WHERE rowid = ?");
+	sqlite3_stmt *t =
+	        db_stmt(st, "INSERT INTO message_text"
+	                    " (rowid, header, body) VALUES (?, ?, ?)");
+	if (c == NULL || d == NULL || t == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(c, 1, mailbox_id);
-	sqlite3_bind_int64(c, 2, e->uid);
-	sqlite3_bind_blob64(c, 3, e->len > 0 ? e->data : "", e->len,
-	                    SQLITE_STATIC);
+	sqlite3_bind_int64(c, 2, uid);
+	if (e->data != NULL)
+		sqlite3_bind_blob64(c, 3, e->data, e->len, SQLITE_STATIC);
 	sqlite3_bind_int(c, 4, e->body_text != NULL);
 	if (db_exec_stmt(c) != SQLITE_DONE)
 		return db_error(st, "cache put");
 	if (e->body_text == NULL)
 		return STORE_OK;
-	sqlite3_stmt *t =
-	        db_stmt(st, "INSERT INTO message_text"
-	                    " (rowid, header, body) VALUES (?, ?, ?)");
-	if (t == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(t, 1, text_rowid(mailbox_id, e->uid));
+	int64_t rowid = text_rowid(mailbox_id, uid);
+	sqlite3_bind_int64(d, 1, rowid);
+	sqlite3_bind_int64(t, 1, rowid);
 	sqlite3_bind_text64(t, 2, e->header_text != NULL ? e->header_text : "",
 	                    e->header_len, SQLITE_STATIC, SQLITE_UTF8);
 	sqlite3_bind_text64(t, 3, e->body_text, e->body_len, SQLITE_STATIC,
 	                    SQLITE_UTF8);
-	if (db_exec_stmt(t) != SQLITE_DONE)
+	if (db_exec_stmt(d) != SQLITE_DONE || db_exec_stmt(t) != SQLITE_DONE)
 		return db_error(st, "text put");
+	return STORE_OK;
+}
+
+/* The derived data of one message for a copy of it (in a write
+ * transaction). */
+enum store_status cache_copy(struct store *st, int64_t from_id,
+                             uint32_t from_uid, int64_t to_id, uint32_t to_uid)
+{
+	sqlite3_stmt *c = db_stmt(
+	        st, "INSERT OR REPLACE INTO message_cache"
+	            " SELECT ?, ?, data, has_text FROM message_cache"
+	            " WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *t = db_stmt(
+	        st, "INSERT INTO message_text (rowid, header, body)"
+	            " SELECT ?, header, body FROM message_text WHERE rowid = ?");
+	if (c == NULL || t == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(c, 1, to_id);
+	sqlite3_bind_int64(c, 2, to_uid);
+	sqlite3_bind_int64(c, 3, from_id);
+	sqlite3_bind_int64(c, 4, from_uid);
+	sqlite3_bind_int64(t, 1, text_rowid(to_id, to_uid));
+	sqlite3_bind_int64(t, 2, text_rowid(from_id, from_uid));
+	if (db_exec_stmt(c) != SQLITE_DONE || db_exec_stmt(t) != SQLITE_DONE)
+		return db_error(st, "cache copy");
 	return STORE_OK;
 }
 
@@ -101,8 +129,11 @@ enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
                                   size_t count)
 {
 	enum store_status ret = db_begin(st, true);
-	for (size_t i = 0; i < count && ret == STORE_OK; i++)
-		ret = put_one(st, (int64_t)mailbox_id, &entries[i]);
+	for (size_t i = 0; i < count && ret == STORE_OK; i++) {
+		if (message_exists(st, (int64_t)mailbox_id, entries[i].uid))
+			ret = cache_put(st, (int64_t)mailbox_id, entries[i].uid,
+			                &entries[i]);
+	}
 	if (ret != STORE_OK) {
 		db_rollback(st);
 		return ret;

@@ -170,6 +170,9 @@ static enum store_status copy_commit(struct store *st, struct copy_job *j)
 		ret = kw_load(st, d.id, &j->dest_kw);
 	if (ret == STORE_OK)
 		ret = store_insert_rows(st, &d, &j->dest_kw, j->to, j->count);
+	for (size_t i = 0; i < j->count && ret == STORE_OK; i++)
+		ret = cache_copy(st, j->src.id, j->from[i].uid, d.id,
+		                 j->to[i].uid);
 	if (ret == STORE_OK && j->move) {
 		ret = mbox_by_id(st, j->src.id, &s);
 		if (ret == STORE_OK)

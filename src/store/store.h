@@ -187,6 +187,8 @@ enum store_status store_sync_id(struct store *st, uint64_t mailbox_id,
 void store_changes_free(struct store_changes *c);
 void store_msg_free(struct store_msg *m);
 
+struct store_cache_entry;
+
 struct store_append_msg {
 	const void *data; /* the message as the client sent it */
 	size_t size;
@@ -194,6 +196,9 @@ struct store_append_msg {
 	const char *keywords; /* space-separated or NULL */
 	int64_t internaldate; /* 0: now */
 	int tz_offset_min;
+	/* what the message model derived from it (uid ignored), kept with
+	 * it in the same transaction; NULL for none */
+	const struct store_cache_entry *cache;
 };
 
 /* APPEND/MULTIAPPEND: all messages or none. uids_r has count entries. */
@@ -267,7 +272,8 @@ struct store_cache_entry {
 };
 
 /* Store entries for messages of the mailbox, in one transaction; UIDs
- * that no longer exist are skipped. */
+ * that no longer exist are skipped. A NULL data keeps the blob the
+ * message has, a NULL body_text its text; others replace them. */
 enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
                                   const struct store_cache_entry *entries,
                                   size_t count);

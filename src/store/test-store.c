@@ -1164,6 +1164,60 @@ static void test_cache_and_text(void **state)
 	store_close(&st);
 }
 
+static void expect_blob(struct store *st, uint64_t id, uint32_t uid,
+                        const char *want)
+{
+	void *data;
+	size_t len;
+	assert_int_equal(store_cache_get(st, id, uid, &data, &len), STORE_OK);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(data, want, len);
+	free(data);
+}
+
+/* Derived data given to APPEND is kept with the message, each half can
+ * be replaced alone, and COPY and MOVE carry both. */
+static void test_cache_append_copy(void **state)
+{
+	struct store *st = open_store();
+	uint64_t inbox = mbox_id(st, "INBOX");
+	assert_int_equal(store_create(st, "Derived", 0), STORE_OK);
+	uint64_t archive = mbox_id(st, "Derived");
+	struct store_cache_entry e = {.data = "blob", .len = 4,
+	                              .body_text = "hello world",
+	                              .body_len = 11};
+	struct store_append_msg m = {.data = "S: x\r\n\r\nhi\r\n",
+	                             .size = 11, .cache = &e};
+	uint32_t uidv, uid;
+	assert_int_equal(store_append(st, "INBOX", &m, 1, &uidv, &uid),
+	                 STORE_OK);
+	expect_blob(st, inbox, uid, "blob");
+	expect_candidates(st, inbox, "hello", (uint32_t[]){uid}, 1);
+	/* text alone, then blob alone */
+	struct store_cache_entry t = {.uid = uid, .body_text = "goodbye",
+	                              .body_len = 7};
+	assert_int_equal(store_cache_put(st, inbox, &t, 1), STORE_OK);
+	expect_blob(st, inbox, uid, "blob");
+	expect_candidates(st, inbox, "hello", NULL, 0);
+	struct store_cache_entry b = {.uid = uid, .data = "blob2", .len = 5};
+	assert_int_equal(store_cache_put(st, inbox, &b, 1), STORE_OK);
+	expect_blob(st, inbox, uid, "blob2");
+	expect_candidates(st, inbox, "goodbye", (uint32_t[]){uid}, 1);
+	uint32_t src, dst[2];
+	size_t n;
+	assert_int_equal(store_copy(st, inbox, &uid, 1, "Derived", false,
+	                            &uidv, &src, &dst[0], &n),
+	                 STORE_OK);
+	assert_int_equal(store_copy(st, inbox, &uid, 1, "Derived", true,
+	                            &uidv, &src, &dst[1], &n),
+	                 STORE_OK);
+	for (size_t i = 0; i < 2; i++)
+		expect_blob(st, archive, dst[i], "blob2");
+	expect_candidates(st, archive, "goodbye", dst, 2);
+	expect_candidates(st, inbox, "goodbye", NULL, 0);
+	store_close(&st);
+}
+
 /* An index of schema version 1 gains the tables and keeps its data. */
 static void test_schema_migration(void **state)
 {
@@ -1202,6 +1256,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	        T(test_new_store),
 	        T(test_cache_and_text),
+	        T(test_cache_append_copy),
 	        T(test_schema_migration),
 	        T(test_names),
 	        T(test_create_delete),

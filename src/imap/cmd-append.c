@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/xalloc.h"
+#include "imap/imap-msginfo.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
 #include "net/conn.h"
@@ -188,10 +189,22 @@ static void append_work(struct imap_job *job)
 		unmap_spooled(c);
 		return;
 	}
+	/* parsed once, here: what FETCH, SEARCH and SORT need goes into the
+	 * index with the message */
+	struct imap_derived *d = xcalloc(c->count, sizeof(*d));
+	for (size_t i = 0; i < c->count; i++) {
+		imap_derive(c->msgs[i].data, c->msgs[i].size, &d[i]);
+		c->msgs[i].cache = &d[i].entry;
+	}
 	uint32_t *uids = xmalloc(c->count * sizeof(*uids));
 	enum store_status ret = store_append(st, c->name, c->msgs, c->count,
 	                                     &uidvalidity, uids);
 	unmap_spooled(c);
+	for (size_t i = 0; i < c->count; i++) {
+		c->msgs[i].cache = NULL;
+		imap_derived_free(&d[i]);
+	}
+	free(d);
 	if (ret != STORE_OK) {
 		imap_job_fail(job, ret, true);
 	} else {

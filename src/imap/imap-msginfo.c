@@ -93,8 +93,8 @@ void imap_unmap_message(const char *map, size_t len)
 		munmap((void *)map, len);
 }
 
-void imap_msginfo_loader_init(struct imap_msginfo_loader *l,
-                              struct store *st, uint64_t mailbox_id)
+void imap_msginfo_loader_init(struct imap_msginfo_loader *l, struct store *st,
+                              uint64_t mailbox_id)
 {
 	memset(l, 0, sizeof(*l));
 	l->st = st;
@@ -111,6 +111,11 @@ void imap_msginfo_loader_flush(struct imap_msginfo_loader *l)
 	/* a failure only costs computing it again next time */
 	store_cache_put(l->st, l->mailbox_id, e, l->fresh_count);
 	free(e);
+	imap_msginfo_loader_discard(l);
+}
+
+void imap_msginfo_loader_discard(struct imap_msginfo_loader *l)
+{
 	for (size_t i = 0; i < l->fresh_count; i++)
 		imap_derived_free(&l->fresh[i]);
 	free(l->fresh);

@@ -38,10 +38,13 @@ struct imap_msginfo {
 	struct msginfo info; /* points into blob */
 };
 
-void imap_msginfo_loader_init(struct imap_msginfo_loader *l,
-                              struct store *st, uint64_t mailbox_id);
+void imap_msginfo_loader_init(struct imap_msginfo_loader *l, struct store *st,
+                              uint64_t mailbox_id);
 /* Put what was computed into the index and free it. */
 void imap_msginfo_loader_flush(struct imap_msginfo_loader *l);
+/* Free what was computed without touching the index (it does no I/O,
+ * so the session's loop may call it when a command is dropped). */
+void imap_msginfo_loader_discard(struct imap_msginfo_loader *l);
 /* The derived data of uid into *m (free with imap_msginfo_free); false
  * if the message no longer exists. */
 bool imap_msginfo_load(struct imap_msginfo_loader *l, uint32_t uid,

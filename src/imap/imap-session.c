@@ -333,6 +333,9 @@ static void on_close(struct conn *c, void *ctx)
 	loop_timer_stop(loop, &s->idle_timer);
 	loop_timer_stop(loop, &s->delay_timer);
 	imap_worker_detach(s);
+	/* a job waiting for its output to drain would wait for ever: it
+	 * sees the session closed and ends */
+	imap_job_drained(s);
 	imap_session_unref(s); /* the connection's reference */
 }
 

@@ -17,17 +17,16 @@ static bool inside(const void *s, size_t len, const void *base, size_t size)
 	return p >= b && p + len < b + size && p[len] == '\0';
 }
 
-static void check_info(const struct msginfo *m, const void *base,
-                       size_t size)
+static void check_info(const struct msginfo *m, const void *base, size_t size)
 {
 	CHECK(inside(m->envelope, m->envelope_len, base, size));
 	CHECK(inside(m->body, m->body_len, base, size));
 	CHECK(inside(m->bodystructure, m->bodystructure_len, base, size));
 	CHECK(inside(m->mime, m->mime_len, base, size));
-	const char *strs[] = {m->subject_base, m->from.name, m->from.mailbox,
-	                      m->from.domain, m->to.name, m->to.mailbox,
-	                      m->to.domain, m->cc.name, m->cc.mailbox,
-	                      m->cc.domain, m->message_id, m->in_reply_to,
+	const char *strs[] = {m->subject_base, m->from.name,  m->from.mailbox,
+	                      m->from.domain,  m->to.name,    m->to.mailbox,
+	                      m->to.domain,    m->cc.name,    m->cc.mailbox,
+	                      m->cc.domain,    m->message_id, m->in_reply_to,
 	                      m->references};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		CHECK(inside(strs[i], strlen(strs[i]), base, size));

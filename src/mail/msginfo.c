@@ -154,8 +154,8 @@ static int put_addr(struct buf *out, struct arena *a, const char *h,
 	struct address_text none = {"", 0};
 	int ret = put_decoded(out, first != NULL ? first->name.data : "",
 	                      first != NULL ? first->name.len : 0);
-	const struct address_text *mbox = first != NULL ? &first->mailbox
-	                                                : &none;
+	const struct address_text *mbox =
+	        first != NULL ? &first->mailbox : &none;
 	const struct address_text *dom = first != NULL ? &first->domain : &none;
 	if (ret == 0)
 		ret = put_str(out, mbox->data, mbox->len);
@@ -258,17 +258,17 @@ bool msginfo_parse(const void *data, size_t len, struct msginfo *info)
 	info->subject_reply = (flags & FLAG_SUBJECT_REPLY) != 0;
 	struct reader r = {p + MAGIC_LEN + 17, p + len};
 	const char *mime;
-	bool ok = read_str(&r, &info->envelope, &info->envelope_len) &&
-	          read_str(&r, &info->body, &info->body_len) &&
-	          read_str(&r, &info->bodystructure,
-	                   &info->bodystructure_len) &&
-	          read_str(&r, &mime, &info->mime_len) &&
-	          read_str(&r, &info->subject_base, NULL) &&
-	          read_addr(&r, &info->from) && read_addr(&r, &info->to) &&
-	          read_addr(&r, &info->cc) &&
-	          read_str(&r, &info->message_id, NULL) &&
-	          read_str(&r, &info->in_reply_to, NULL) &&
-	          read_str(&r, &info->references, NULL) && r.p == r.end;
+	bool ok =
+	        read_str(&r, &info->envelope, &info->envelope_len) &&
+	        read_str(&r, &info->body, &info->body_len) &&
+	        read_str(&r, &info->bodystructure, &info->bodystructure_len) &&
+	        read_str(&r, &mime, &info->mime_len) &&
+	        read_str(&r, &info->subject_base, NULL) &&
+	        read_addr(&r, &info->from) && read_addr(&r, &info->to) &&
+	        read_addr(&r, &info->cc) &&
+	        read_str(&r, &info->message_id, NULL) &&
+	        read_str(&r, &info->in_reply_to, NULL) &&
+	        read_str(&r, &info->references, NULL) && r.p == r.end;
 	info->mime = mime;
 	if (!ok)
 		memset(info, 0, sizeof(*info));

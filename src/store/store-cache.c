@@ -63,14 +63,15 @@ static bool message_exists(struct store *st, int64_t mailbox_id, uint32_t uid)
 
 /* Keep e's blob and text (each only if given) with uid, replacing what
  * it had (in a write transaction). */
-enum store_status cache_put(struct store *st, int64_t mailbox_id,
-                            uint32_t uid, const struct store_cache_entry *e)
+enum store_status cache_put(struct store *st, int64_t mailbox_id, uint32_t uid,
+                            const struct store_cache_entry *e)
 {
 	sqlite3_stmt *c = db_stmt(
-	        st, "INSERT INTO message_cache (mailbox_id, uid, data, has_text)"
-	            " VALUES (?1, ?2, coalesce(?3, x''), ?4)"
-	            " ON CONFLICT (mailbox_id, uid) DO UPDATE SET"
-	            " data = coalesce(?3, data), has_text = has_text OR ?4");
+	        st,
+	        "INSERT INTO message_cache (mailbox_id, uid, data, has_text)"
+	        " VALUES (?1, ?2, coalesce(?3, x''), ?4)"
+	        " ON CONFLICT (mailbox_id, uid) DO UPDATE SET"
+	        " data = coalesce(?3, data), has_text = has_text OR ?4");
 	sqlite3_stmt *d = db_stmt(st, "DELETE FROM message_text"
 	                              " WHERE rowid = ?");
 	sqlite3_stmt *t =
@@ -104,13 +105,14 @@ enum store_status cache_put(struct store *st, int64_t mailbox_id,
 enum store_status cache_copy(struct store *st, int64_t from_id,
                              uint32_t from_uid, int64_t to_id, uint32_t to_uid)
 {
-	sqlite3_stmt *c = db_stmt(
-	        st, "INSERT OR REPLACE INTO message_cache"
-	            " SELECT ?, ?, data, has_text FROM message_cache"
-	            " WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *c =
+	        db_stmt(st, "INSERT OR REPLACE INTO message_cache"
+	                    " SELECT ?, ?, data, has_text FROM message_cache"
+	                    " WHERE mailbox_id = ? AND uid = ?");
 	sqlite3_stmt *t = db_stmt(
-	        st, "INSERT INTO message_text (rowid, header, body)"
-	            " SELECT ?, header, body FROM message_text WHERE rowid = ?");
+	        st,
+	        "INSERT INTO message_text (rowid, header, body)"
+	        " SELECT ?, header, body FROM message_text WHERE rowid = ?");
 	if (c == NULL || t == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(c, 1, to_id);

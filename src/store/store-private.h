@@ -90,11 +90,10 @@ int db_collect_text(sqlite3_stmt *s, char ***names, size_t *count);
 enum store_status cache_delete(struct store *st, int64_t mailbox_id,
                                uint32_t uid);
 enum store_status cache_delete_mailbox(struct store *st, int64_t mailbox_id);
-enum store_status cache_put(struct store *st, int64_t mailbox_id,
-                            uint32_t uid, const struct store_cache_entry *e);
+enum store_status cache_put(struct store *st, int64_t mailbox_id, uint32_t uid,
+                            const struct store_cache_entry *e);
 enum store_status cache_copy(struct store *st, int64_t from_id,
-                             uint32_t from_uid, int64_t to_id,
-                             uint32_t to_uid);
+                             uint32_t from_uid, int64_t to_id, uint32_t to_uid);
 void db_finalize_all(struct store *st);
 int db_create_schema(struct store *st);
 int64_t db_meta_get(struct store *st, const char *key);

@@ -1183,19 +1183,20 @@ static void test_cache_append_copy(void **state)
 	uint64_t inbox = mbox_id(st, "INBOX");
 	assert_int_equal(store_create(st, "Derived", 0), STORE_OK);
 	uint64_t archive = mbox_id(st, "Derived");
-	struct store_cache_entry e = {.data = "blob", .len = 4,
+	struct store_cache_entry e = {.data = "blob",
+	                              .len = 4,
 	                              .body_text = "hello world",
 	                              .body_len = 11};
-	struct store_append_msg m = {.data = "S: x\r\n\r\nhi\r\n",
-	                             .size = 11, .cache = &e};
+	struct store_append_msg m = {
+	        .data = "S: x\r\n\r\nhi\r\n", .size = 11, .cache = &e};
 	uint32_t uidv, uid;
 	assert_int_equal(store_append(st, "INBOX", &m, 1, &uidv, &uid),
 	                 STORE_OK);
 	expect_blob(st, inbox, uid, "blob");
 	expect_candidates(st, inbox, "hello", (uint32_t[]){uid}, 1);
 	/* text alone, then blob alone */
-	struct store_cache_entry t = {.uid = uid, .body_text = "goodbye",
-	                              .body_len = 7};
+	struct store_cache_entry t = {
+	        .uid = uid, .body_text = "goodbye", .body_len = 7};
 	assert_int_equal(store_cache_put(st, inbox, &t, 1), STORE_OK);
 	expect_blob(st, inbox, uid, "blob");
 	expect_candidates(st, inbox, "hello", NULL, 0);
@@ -1205,11 +1206,11 @@ static void test_cache_append_copy(void **state)
 	expect_candidates(st, inbox, "goodbye", (uint32_t[]){uid}, 1);
 	uint32_t src, dst[2];
 	size_t n;
-	assert_int_equal(store_copy(st, inbox, &uid, 1, "Derived", false,
-	                            &uidv, &src, &dst[0], &n),
+	assert_int_equal(store_copy(st, inbox, &uid, 1, "Derived", false, &uidv,
+	                            &src, &dst[0], &n),
 	                 STORE_OK);
-	assert_int_equal(store_copy(st, inbox, &uid, 1, "Derived", true,
-	                            &uidv, &src, &dst[1], &n),
+	assert_int_equal(store_copy(st, inbox, &uid, 1, "Derived", true, &uidv,
+	                            &src, &dst[1], &n),
 	                 STORE_OK);
 	for (size_t i = 0; i < 2; i++)
 		expect_blob(st, archive, dst[i], "blob2");

@@ -3,32 +3,21 @@
  * BODYSTRUCTURE, the macros ALL, FAST and FULL, and BODY[section] with
  * part numbers at any depth (through message/rfc822), HEADER, TEXT,
  * MIME, HEADER.FIELDS[.NOT], PEEK and partial <origin.count>, and the
- * RFC822 forms. BINARY comes next.
+ * RFC822 forms; BINARY, BINARY.PEEK and BINARY.SIZE (RFC 3516); and
+ * the obsolete PARTIAL command (RFC 1730).
  *
- * The answer is produced a slice at a time: the job returns after about
- * FETCH_SLICE bytes and is called again when the client has read them.
- * ENVELOPE alone reads only the message's header; BODY[STRUCTURE] and
- * sections read and parse the message (caching the parsed structure in
- * the index comes next). */
+ * This file parses the items; fetch-answer.c writes the answers. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "core/util.h"
 #include "core/xalloc.h"
 #include "imap/fetch.h"
 #include "imap/imap-private.h"
-#include "imap/imap-view.h"
-#include "mail/bodystructure.h"
-#include "mail/decode.h"
-#include "mail/envelope.h"
-#include "mail/header.h"
 #include "mail/mime.h"
 #include "net/conn.h"
-#include "proto/imap-quote.h"
 
 void fetch_ctx_free(void *p)
 {

@@ -22,7 +22,8 @@ struct append_ctx {
 	char *name;
 	struct store_append_msg *msgs;
 	char **keywords;
-	int *fds; /* -1: in memory */
+	int *fds;       /* -1: in memory */
+	bool *literal8; /* sent as literal8 */
 	size_t count;
 };
 
@@ -37,6 +38,7 @@ static void append_ctx_free(void *p)
 			free((void *)c->msgs[i].data);
 	}
 	free(c->fds);
+	free(c->literal8);
 	free(c->keywords);
 	free(c->msgs);
 	free(c->name);
@@ -101,7 +103,8 @@ static int take_literal(const struct imap_arg *a, struct store_append_msg *m,
 /* One "[flags] [date-time] literal" group at args[*i]; -1 bad syntax,
  * -2 the message could not be received. */
 static int parse_message(const struct imap_arg *args, size_t n, size_t *i,
-                         struct store_append_msg *m, char **kw_r, int *fd_r)
+                         struct store_append_msg *m, char **kw_r, int *fd_r,
+                         bool *lit8_r)
 {
 	memset(m, 0, sizeof(*m));
 	*kw_r = NULL;
@@ -117,10 +120,11 @@ static int parse_message(const struct imap_arg *args, size_t n, size_t *i,
 			return -1;
 		(*i)++;
 	}
-	if (*i >= n || args[*i].type != IMAP_ARG_LITERAL ||
-	    args[*i].is_literal8)
+	/* literal8 (RFC 3516 4.4) is taken too; see nul_refusal() */
+	if (*i >= n || args[*i].type != IMAP_ARG_LITERAL)
 		return -1;
 	m->keywords = *kw_r;
+	*lit8_r = args[*i].is_literal8;
 	return take_literal(&args[(*i)++], m, fd_r);
 }
 
@@ -133,15 +137,30 @@ static int parse_messages(const struct imap_command_line *cmd,
 		c->keywords =
 		        xrealloc(c->keywords, (c->count + 1) * sizeof(char *));
 		c->fds = xrealloc(c->fds, (c->count + 1) * sizeof(int));
-		int ret = parse_message(cmd->args, n, &i, &c->msgs[c->count],
-		                        &c->keywords[c->count],
-		                        &c->fds[c->count]);
+		c->literal8 =
+		        xrealloc(c->literal8, (c->count + 1) * sizeof(bool));
+		c->literal8[c->count] = false;
+		int ret =
+		        parse_message(cmd->args, n, &i, &c->msgs[c->count],
+		                      &c->keywords[c->count], &c->fds[c->count],
+		                      &c->literal8[c->count]);
 		/* counted either way, so append_ctx_free() releases it */
 		c->count++;
 		if (ret < 0)
 			return ret;
 	}
 	return c->count > 0 ? 0 : -1;
+}
+
+/* A message with a NUL byte cannot be sent back in a plain literal, so
+ * it is refused: sent as literal8 (binary content, RFC 3516 4.4) with
+ * UNKNOWN-CTE, as that RFC says for a store that does not keep binary
+ * content. */
+static const char *nul_refusal(bool literal8)
+{
+	return literal8 ? "NO [UNKNOWN-CTE] Binary content with NUL bytes "
+	                  "cannot be stored"
+	                : "NO Message contains NUL bytes";
 }
 
 /* Map the spooled messages; false after a NO. */
@@ -161,7 +180,8 @@ static bool map_spooled(struct imap_job *job)
 		}
 		c->msgs[i].data = p;
 		if (memchr(p, '\0', c->msgs[i].size) != NULL) {
-			imap_job_reply(job, "NO", "Message contains NUL bytes");
+			imap_job_reply(job, "NO", "%s",
+			               nul_refusal(c->literal8[i]) + 3);
 			return false;
 		}
 	}
@@ -220,7 +240,8 @@ static void append_work(struct imap_job *job)
 
 /* A message the store must not take: NULL if it is fine. */
 static const char *check_message(const struct imap_session *s,
-                                 const struct store_append_msg *m)
+                                 const struct store_append_msg *m,
+                                 bool literal8)
 {
 	if (m->size == 0)
 		return "NO Cannot append an empty message";
@@ -228,7 +249,7 @@ static const char *check_message(const struct imap_session *s,
 		return "NO [TOOBIG] Message is larger than APPENDLIMIT";
 	/* a spooled message is checked on the pool, where it is mapped */
 	if (m->data != NULL && memchr(m->data, '\0', m->size) != NULL)
-		return "NO Message contains NUL bytes";
+		return nul_refusal(literal8);
 	return NULL;
 }
 
@@ -249,7 +270,7 @@ void cmd_append(struct imap_session *s, const struct imap_command_line *cmd)
 		return;
 	}
 	for (size_t i = 0; i < c->count; i++) {
-		const char *why = check_message(s, &c->msgs[i]);
+		const char *why = check_message(s, &c->msgs[i], c->literal8[i]);
 		if (why != NULL) {
 			conn_printf(s->conn, "%s %s\r\n", cmd->tag, why);
 			append_ctx_free(c);

@@ -6,7 +6,9 @@
  * bytes it sends, and only those bytes. A section larger than
  * FETCH_STREAM_MIN is sent straight from the file in slices of about
  * FETCH_SLICE as the client reads them, so its size does not matter to
- * the server's memory. The whole answer is produced the same way: the
+ * the server's memory. BINARY decodes the same way, in two passes over
+ * the part: one to learn the decoded size the literal starts with, one
+ * to send. The whole answer is produced the same way: the
  * job returns after about FETCH_SLICE bytes and is called again when the
  * client has read them, so FETCH 1:* starts sending at once. */
 #include <stdio.h>
@@ -240,52 +242,100 @@ static enum item_result write_body(struct fetch_ctx *c, struct buf *out,
 	return ITEM_DONE;
 }
 
-/* The part a BINARY item names, transfer-decoded into out; -1 (with
- * nothing in out) if the part has an encoding we cannot undo. */
-static int binary_bytes(struct fetch_ctx *c, const struct fetch_item *it,
-                        struct buf *out)
+/* Decoded bytes of a BINARY part as they come out of the decoder. */
+static int count_decoded(void *ctx, const void *data, size_t len)
 {
-	uint64_t off, len;
-	const struct mime_part *part;
-	if (!section_range(&c->cur, it, &off, &len, &part))
-		return 0; /* no such part: empty */
+	struct fetch_ctx *c = ctx;
+	/* a NUL counts only within what will be sent (bin_skip, bin_left
+	 * give the wanted range here) */
+	uint64_t lo = c->bin_size > c->bin_skip ? c->bin_size : c->bin_skip;
+	uint64_t end = c->bin_skip + c->bin_left;
+	uint64_t hi = c->bin_size + len < end ? c->bin_size + len : end;
+	if (lo < hi)
+		c->bin_nul |= memchr((const char *)data + (lo - c->bin_size),
+		                     '\0', (size_t)(hi - lo)) != NULL;
+	c->bin_size += len;
+	return 0;
+}
+
+static int emit_decoded(void *ctx, const void *data, size_t len)
+{
+	struct fetch_ctx *c = ctx;
+	const char *p = data;
+	size_t skip = c->bin_skip < len ? (size_t)c->bin_skip : len;
+	c->bin_skip -= skip;
+	size_t take = len - skip < c->bin_left ? len - skip : c->bin_left;
+	buf_append(c->bin_out, p + skip, take);
+	c->bin_left -= take;
+	return 0;
+}
+
+/* Feed n bytes of the part at off to the decoder. */
+static void feed_range(struct fetch_ctx *c, uint64_t off, size_t n)
+{
+	struct buf raw;
+	buf_init(&raw, SIZE_MAX);
+	if (!read_range(c->cur.fd, off, n, &raw))
+		c->read_error = true;
+	decode_feed(c->dec, buf_cstr(&raw), raw.len);
+	buf_free(&raw);
+}
+
+/* Decode the part once to learn its decoded size (and whether it holds
+ * a NUL): a literal's length comes before its bytes. */
+static void count_part(struct fetch_ctx *c, enum decode_cte cte, uint64_t off,
+                       uint64_t len)
+{
+	c->bin_size = 0;
+	c->bin_nul = false;
+	c->dec = decode_new(cte, count_decoded, c);
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < FETCH_SLICE ? (size_t)(len - done)
+		                                    : FETCH_SLICE;
+		feed_range(c, off + done, n);
+		done += n;
+	}
+	decode_finish(c->dec);
+	decode_free(&c->dec);
+}
+
+/* BINARY[part] and BINARY.SIZE[part]: the part transfer-decoded, sent
+ * as the file is read (stream_some), never held whole. */
+static enum item_result write_binary(struct fetch_ctx *c, struct buf *out,
+                                     const struct fetch_item *it)
+{
+	uint64_t off = 0, len = 0;
+	const struct mime_part *part = NULL;
+	bool found = section_range(&c->cur, it, &off, &len, &part);
 	enum decode_cte cte = DECODE_IDENTITY;
 	if (part != NULL && part->encoding != NULL)
 		cte = decode_cte_parse(part->encoding, strlen(part->encoding));
-	if (cte == DECODE_UNKNOWN)
-		return -1;
-	struct buf raw;
-	buf_init(&raw, SIZE_MAX);
-	literal_bytes(c, &raw, off, (size_t)len);
-	int ret = decode_all(cte, buf_cstr(&raw), raw.len, out, NULL);
-	buf_free(&raw);
-	return ret == 0 ? 0 : -1;
-}
-
-static void write_binary(struct fetch_ctx *c, struct buf *out,
-                         const struct fetch_item *it)
-{
-	struct buf part;
-	buf_init(&part, SIZE_MAX);
-	if (binary_bytes(c, it, &part) < 0) {
+	if (cte == DECODE_UNKNOWN) {
 		c->unknown_cte = true;
 		buf_printf(out, "%s NIL", it->label);
-		buf_free(&part);
-		return;
+		return ITEM_DONE;
 	}
+	len = found ? len : 0; /* no such part: empty */
+	c->bin_skip = it->partial ? it->origin : 0;
+	c->bin_left = it->partial ? it->count : UINT64_MAX - c->bin_skip;
+	count_part(c, cte, off, len);
 	if (it->kind == F_BINARY_SIZE) {
-		buf_printf(out, "%s %zu", it->label, part.len);
-		buf_free(&part);
-		return;
+		buf_printf(out, "%s %llu", it->label,
+		           (unsigned long long)c->bin_size);
+		return ITEM_DONE;
 	}
-	uint64_t from = 0, n = apply_partial(it, &from, part.len);
-	const char *bytes = buf_cstr(&part) + from;
+	uint64_t from = 0;
+	c->bin_left = apply_partial(it, &from, c->bin_size);
+	c->bin_skip = from;
 	/* literal8 where the bytes hold a NUL (RFC 3516 4.2) */
-	buf_printf(out, "%s %s{%llu}\r\n", it->label,
-	           memchr(bytes, '\0', (size_t)n) != NULL ? "~" : "",
-	           (unsigned long long)n);
-	buf_append(out, bytes, (size_t)n);
-	buf_free(&part);
+	buf_printf(out, "%s %s{%llu}\r\n", it->label, c->bin_nul ? "~" : "",
+	           (unsigned long long)c->bin_left);
+	if (c->bin_left == 0)
+		return ITEM_DONE;
+	c->dec = decode_new(cte, emit_decoded, c);
+	c->stream_off = off;
+	c->stream_left = len;
+	return ITEM_STREAM;
 }
 
 static enum item_result write_item(struct fetch_ctx *c, struct buf *out,
@@ -322,8 +372,7 @@ static enum item_result write_item(struct fetch_ctx *c, struct buf *out,
 		return write_body(c, out, it);
 	case F_BINARY:
 	case F_BINARY_SIZE:
-		write_binary(c, out, it);
-		break;
+		return write_binary(c, out, it);
 	}
 	return ITEM_DONE;
 }
@@ -353,6 +402,7 @@ static void release_msg(struct fetch_ctx *c)
 	f->fd = -1;
 	c->in_msg = false;
 	c->stream_left = 0;
+	decode_free(&c->dec);
 }
 
 void fetch_release(struct fetch_ctx *c)
@@ -417,14 +467,28 @@ static void finish_message(struct fetch_ctx *c, struct buf *out)
 	release_msg(c);
 }
 
-/* The next slice of a literal sent from the file. */
+/* The next slice of a literal sent from the file: its bytes, or
+ * decoded (BINARY). A part that decodes to fewer bytes than counted
+ * before (the file cannot change, so only a read error does that) is
+ * padded with spaces to the length already sent. */
 static void stream_some(struct fetch_ctx *c, struct buf *out)
 {
 	size_t n = c->stream_left < FETCH_SLICE ? (size_t)c->stream_left
 	                                        : FETCH_SLICE;
-	literal_bytes(c, out, c->stream_off, n);
+	if (c->dec == NULL) {
+		literal_bytes(c, out, c->stream_off, n);
+	} else {
+		c->bin_out = out;
+		feed_range(c, c->stream_off, n);
+	}
 	c->stream_off += n;
 	c->stream_left -= n;
+	if (c->stream_left > 0 || c->dec == NULL)
+		return;
+	decode_finish(c->dec);
+	decode_free(&c->dec);
+	for (; c->bin_left > 0; c->bin_left--)
+		buf_append_byte(out, ' ');
 }
 
 /* Non-PEEK body fetches set \Seen first (RFC 3501 6.4.5). */

@@ -9,6 +9,7 @@
 
 #include "imap/imap-msginfo.h"
 #include "imap/imap-private.h"
+#include "mail/decode.h"
 #include "mail/mime.h"
 
 enum fetch_kind {
@@ -77,6 +78,13 @@ struct fetch_ctx {
 	size_t item_pos;
 	struct fetch_msg cur;
 	uint64_t stream_off, stream_left;
+	/* BINARY: the decoder the file's bytes go through, the decoded
+	 * size and whether it has a NUL (counted first), the decoded bytes
+	 * still to skip (partial) and to send, and where they go */
+	struct decoder *dec;
+	uint64_t bin_size, bin_skip, bin_left;
+	bool bin_nul;
+	struct buf *bin_out;
 	struct imap_msginfo_loader loader;
 	bool loader_ready;
 };

@@ -3,6 +3,7 @@ BODYSTRUCTURE come from what APPEND derived once (never the message
 file), and big sections are streamed from the file, so the server's
 memory does not grow with the message."""
 
+import base64
 import os
 import socket
 import sqlite3
@@ -21,15 +22,22 @@ def rss_anon(pid):
     raise AssertionError("no RssAnon in /proc/PID/status")
 
 
+BINARY_PART = bytes(range(256)) * (8 << 12)     # 8 MiB, NULs included
+
+
 def big_message():
-    """A multipart message: a short text part, then a big one."""
+    """A multipart message: a short text part, a big one, and a big
+    base64 attachment (BINARY_PART)."""
     line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n"
     big = line * (BIG_PART // len(line))
     head = (b"From: a@example.org\r\nSubject: big\r\n"
             b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
             b"--XX\r\nContent-Type: text/plain\r\n\r\nsmall part\r\n"
             b"--XX\r\nContent-Type: text/plain\r\n\r\n")
-    return head + big + b"\r\n--XX--\r\n", big
+    att = (b"\r\n--XX\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" +
+           base64.encodebytes(BINARY_PART).replace(b"\n", b"\r\n"))
+    return head + big + att + b"--XX--\r\n", big
 
 
 def append_literal_plus(c, data):
@@ -102,9 +110,22 @@ def test_big_sections_stream(make_server):
                     b"* 1 FETCH (BODY[TEXT]<1000> ", sample)
     text = msg[msg.index(b"\r\n\r\n") + 4:]
     assert got == text[1000:3001000]
-    assert len(sample) > 40
-    # a message of 24 MiB went out three times; the server's memory grew
-    # by far less than one copy of it
+    # the attachment decoded as it is sent, whole and in part
+    got = fetch_raw(srv, "FETCH 1 BINARY.PEEK[3]",
+                    b"* 1 FETCH (BINARY[3] ~", sample)
+    assert got == BINARY_PART
+    got = fetch_raw(srv, "FETCH 1 BINARY.PEEK[3]<65537.300000>",
+                    b"* 1 FETCH (BINARY[3]<65537> ~", sample)
+    assert got == BINARY_PART[65537:365537]
+    r = srv.connect()
+    r.login("big", "pw")
+    r.ok("SELECT INBOX")
+    assert f"BINARY.SIZE[3] {len(BINARY_PART)}" in \
+        r.ok("FETCH 1 BINARY.SIZE[3]").untagged[0]
+    r.close()
+    assert len(sample) > 50
+    # 24 MiB sections went out three times and an 8 MiB part decoded
+    # twice; the server's memory grew by far less than one of them
     assert max(sample) - base < BIG_PART // 3, (base, max(sample))
     c.close()
 

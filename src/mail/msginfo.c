@@ -1,7 +1,8 @@
 /* The derived-data blob of a message (msginfo.h).
  *
- * Layout: "RMI" and a version byte; the top-level header size (8 bytes)
- * and the Date instant (8 bytes, both little-endian); a flags byte; then
+ * Layout: "RMI" and a version byte; the top-level header size, the Date
+ * instant and its zone in minutes (8 bytes each, little-endian, the zone
+ * as a two's complement); a flags byte; then
  * the strings, each as a 4-byte little-endian length, the bytes and a
  * NUL: ENVELOPE, BODY, BODYSTRUCTURE, the serialized part tree, the base
  * subject, name, mailbox and domain of From, To and Cc, Message-ID,
@@ -21,8 +22,9 @@
 #include "mail/mime.h"
 #include "mail/subject.h"
 
-#define MAGIC "RMI\x01"
+#define MAGIC "RMI\x02"
 #define MAGIC_LEN 4
+#define FIXED_LEN (MAGIC_LEN + 25)
 #define FLAG_HAS_DATE 1
 #define FLAG_SUBJECT_REPLY 2
 
@@ -186,13 +188,13 @@ static int put_fields(struct buf *out, const char *h, size_t hlen,
 	return ret;
 }
 
-static bool parse_date(const char *h, size_t hlen, int64_t *date_r)
+static bool parse_date(const char *h, size_t hlen, int64_t *date_r,
+                       int *tz_r)
 {
 	struct header_field f;
 	time_t t;
-	int tz;
 	if (!header_find(h, hlen, "Date", &f) ||
-	    !date_parse(f.value, f.value_len, &t, &tz))
+	    !date_parse(f.value, f.value_len, &t, tz_r))
 		return false;
 	*date_r = (int64_t)t;
 	return true;
@@ -202,11 +204,14 @@ int msginfo_build(const char *msg, size_t len, struct buf *out)
 {
 	size_t start = out->len;
 	size_t hlen = header_block_size(msg, len);
-	unsigned char fixed[MAGIC_LEN + 17] = MAGIC;
+	unsigned char fixed[FIXED_LEN] = MAGIC;
 	int64_t date = 0;
-	unsigned char flags = parse_date(msg, hlen, &date) ? FLAG_HAS_DATE : 0;
+	int tz = 0;
+	unsigned char flags =
+	        parse_date(msg, hlen, &date, &tz) ? FLAG_HAS_DATE : 0;
 	put_u64(fixed + MAGIC_LEN, hlen);
 	put_u64(fixed + MAGIC_LEN + 8, (uint64_t)date);
+	put_u64(fixed + MAGIC_LEN + 16, (uint64_t)(int64_t)tz);
 	int ret = buf_append(out, fixed, sizeof(fixed));
 	if (ret == 0)
 		ret = put_structure(out, msg, len, hlen);
@@ -216,7 +221,7 @@ int msginfo_build(const char *msg, size_t len, struct buf *out)
 		buf_truncate(out, start);
 		return -1;
 	}
-	((unsigned char *)out->data)[start + MAGIC_LEN + 16] = flags;
+	((unsigned char *)out->data)[start + FIXED_LEN - 1] = flags;
 	return 0;
 }
 
@@ -249,14 +254,18 @@ bool msginfo_parse(const void *data, size_t len, struct msginfo *info)
 {
 	const unsigned char *p = data;
 	memset(info, 0, sizeof(*info));
-	if (len < MAGIC_LEN + 17 || memcmp(p, MAGIC, MAGIC_LEN) != 0)
+	if (len < FIXED_LEN || memcmp(p, MAGIC, MAGIC_LEN) != 0)
 		return false;
 	info->header_size = get_u64(p + MAGIC_LEN);
 	info->date = (int64_t)get_u64(p + MAGIC_LEN + 8);
-	unsigned char flags = p[MAGIC_LEN + 16];
+	int64_t tz = (int64_t)get_u64(p + MAGIC_LEN + 16);
+	if (tz < -24 * 60 || tz > 24 * 60)
+		return false;
+	info->date_tz_min = (int)tz;
+	unsigned char flags = p[FIXED_LEN - 1];
 	info->has_date = (flags & FLAG_HAS_DATE) != 0;
 	info->subject_reply = (flags & FLAG_SUBJECT_REPLY) != 0;
-	struct reader r = {p + MAGIC_LEN + 17, p + len};
+	struct reader r = {p + FIXED_LEN, p + len};
 	const char *mime;
 	bool ok =
 	        read_str(&r, &info->envelope, &info->envelope_len) &&

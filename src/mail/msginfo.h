@@ -45,6 +45,7 @@ struct msginfo {
 	 * the internal date, which the index has) */
 	bool has_date;
 	int64_t date;
+	int date_tz_min; /* the zone it was written in, minutes east */
 	/* the RFC 5256 base subject (UTF-8, white space runs as one space),
 	 * and whether extracting it removed a reply or forward marker */
 	const char *subject_base;

@@ -84,6 +84,7 @@ static void test_sort_fields(void **state)
 	build(reply, &blob, &info);
 	assert_true(info.has_date);
 	assert_int_equal(info.date, 1772442000); /* 2026-03-02 09:00 UTC */
+	assert_int_equal(info.date_tz_min, 60);
 	assert_string_equal(info.subject_base, "the plan");
 	assert_true(info.subject_reply);
 	assert_string_equal(info.from.name, "J\xc3\xb6rg");
@@ -132,9 +133,12 @@ static void test_damaged(void **state)
 	p[0] = 'X';
 	assert_false(msginfo_parse(blob.data, blob.len, &info));
 	p[0] = 'R';
-	p[21] ^= 0x40; /* the envelope's length */
+	p[29] ^= 0x40; /* the envelope's length */
 	assert_false(msginfo_parse(blob.data, blob.len, &info));
-	p[21] ^= 0x40;
+	p[29] ^= 0x40;
+	p[26] = 0x40; /* an impossible zone */
+	assert_false(msginfo_parse(blob.data, blob.len, &info));
+	p[26] = 0;
 	assert_true(msginfo_parse(blob.data, blob.len, &info));
 	buf_free(&blob);
 }

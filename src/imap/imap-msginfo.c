@@ -167,3 +167,48 @@ void imap_msginfo_free(struct imap_msginfo *m)
 	free(m->blob);
 	memset(m, 0, sizeof(*m));
 }
+
+/* Derive uids[0..n) from their files and keep them, in one transaction;
+ * messages gone meanwhile are skipped. */
+static enum store_status derive_batch(struct store *st, uint64_t mailbox_id,
+                                      const uint32_t *uids, size_t n,
+                                      size_t *done_r)
+{
+	struct imap_derived *d = xcalloc(n, sizeof(*d));
+	struct store_cache_entry *e = xcalloc(n, sizeof(*e));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		const char *msg =
+		        imap_map_message(st, mailbox_id, uids[i], &len);
+		if (msg == NULL)
+			continue;
+		imap_derive(msg, len, &d[k]);
+		imap_unmap_message(msg, len);
+		e[k] = d[k].entry;
+		e[k++].uid = uids[i];
+	}
+	enum store_status ret =
+	        k > 0 ? store_cache_put(st, mailbox_id, e, k) : STORE_OK;
+	for (size_t i = 0; i < k; i++)
+		imap_derived_free(&d[i]);
+	free(d);
+	free(e);
+	*done_r += ret == STORE_OK ? k : 0;
+	return ret;
+}
+
+enum store_status imap_derive_missing(struct store *st, uint64_t mailbox_id,
+                                      size_t *done_r)
+{
+	uint32_t *uids;
+	size_t n;
+	*done_r = 0;
+	enum store_status ret = store_cache_missing(st, mailbox_id, &uids, &n);
+	for (size_t i = 0; i < n && ret == STORE_OK; i += FRESH_BATCH)
+		ret = derive_batch(st, mailbox_id, uids + i,
+		                   n - i < FRESH_BATCH ? n - i : FRESH_BATCH,
+		                   done_r);
+	free(uids);
+	return ret;
+}

@@ -51,6 +51,12 @@ bool imap_msginfo_load(struct imap_msginfo_loader *l, uint32_t uid,
                        struct imap_msginfo *m);
 void imap_msginfo_free(struct imap_msginfo *m);
 
+/* Compute and keep the derived data of every message of the mailbox
+ * (id) that lacks it, as `roost reindex` does after a rebuild; the
+ * number done in *done_r. */
+enum store_status imap_derive_missing(struct store *st, uint64_t mailbox_id,
+                                      size_t *done_r);
+
 /* The file of uid mapped read-only (*len_r bytes; "" for an empty
  * file): unmap with imap_unmap_message. NULL if it is gone. */
 const char *imap_map_message(struct store *st, uint64_t mailbox_id,

@@ -275,6 +275,30 @@ enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
 	return STORE_OK;
 }
 
+enum store_status store_cache_missing(struct store *st, uint64_t mailbox_id,
+                                      uint32_t **uids_r, size_t *count_r)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	*uids_r = NULL;
+	*count_r = 0;
+	sqlite3_stmt *s = db_stmt(
+	        st, "SELECT m.uid FROM message m LEFT JOIN message_cache c"
+	            " ON c.mailbox_id = m.mailbox_id AND c.uid = m.uid"
+	            " WHERE m.mailbox_id = ? AND (c.uid IS NULL OR"
+	            " length(c.data) = 0 OR c.has_text = 0) ORDER BY m.uid");
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, (int64_t)mailbox_id);
+	if (collect(s, &uids, &n, &cap) < 0) {
+		free(uids);
+		return db_error(st, "cache missing");
+	}
+	*uids_r = uids;
+	*count_r = n;
+	return STORE_OK;
+}
+
 static char *column_copy(sqlite3_stmt *s, int col, size_t *len_r)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);

@@ -281,6 +281,10 @@ enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
  * message has none. */
 enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
                                   uint32_t uid, void **data_r, size_t *len_r);
+/* Messages of the mailbox lacking a blob or a text (ascending UIDs in
+ * *uids_r, malloc'd). */
+enum store_status store_cache_missing(struct store *st, uint64_t mailbox_id,
+                                      uint32_t **uids_r, size_t *count_r);
 /* The searchable texts of uid, malloc'd (NUL-terminated); both NULL
  * when it has none. */
 enum store_status store_text_get(struct store *st, uint64_t mailbox_id,

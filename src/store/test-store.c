@@ -1194,6 +1194,20 @@ static void test_cache_append_copy(void **state)
 	                 STORE_OK);
 	expect_blob(st, inbox, uid, "blob");
 	expect_candidates(st, inbox, "hello", (uint32_t[]){uid}, 1);
+	/* a message appended without is missing its derived data */
+	uint32_t bare = append1(st, "INBOX", "S: y\r\n\r\nho\r\n", 0, NULL);
+	uint32_t *missing;
+	size_t mn;
+	assert_int_equal(store_cache_missing(st, inbox, &missing, &mn),
+	                 STORE_OK);
+	assert_int_equal(mn, 1);
+	assert_int_equal(missing[0], bare);
+	free(missing);
+	put_cache(st, inbox, bare, "b", "zzz");
+	assert_int_equal(store_cache_missing(st, inbox, &missing, &mn),
+	                 STORE_OK);
+	assert_int_equal(mn, 0);
+	free(missing);
 	/* text alone, then blob alone */
 	struct store_cache_entry t = {
 	        .uid = uid, .body_text = "goodbye", .body_len = 7};

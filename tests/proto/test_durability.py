@@ -392,6 +392,18 @@ def test_reindex_cli(make_server):
     r = srv.cli("reindex", USER, "--data", str(srv.data))
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert (srv.user_dir(USER) / "index.db").exists()
+    # every message was parsed once, its derived data and text kept
+    import sqlite3
+    db = sqlite3.connect(f"file:{srv.user_dir(USER)}/index.db?mode=ro",
+                         uri=True)
+    try:
+        msgs = db.execute("SELECT count(*) FROM message").fetchone()[0]
+        cached = db.execute("SELECT count(*) FROM message_cache WHERE"
+                            " length(data) > 0 AND has_text = 1").fetchone()
+    finally:
+        db.close()
+    assert msgs > 0 and cached == (msgs,)
+    assert f", {msgs} parsed" in r.stdout, r.stdout
     srv.restart()
     c = login(srv)
     assert_same_after_rebuild(c, before, boxes)

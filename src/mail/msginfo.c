@@ -188,8 +188,7 @@ static int put_fields(struct buf *out, const char *h, size_t hlen,
 	return ret;
 }
 
-static bool parse_date(const char *h, size_t hlen, int64_t *date_r,
-                       int *tz_r)
+static bool parse_date(const char *h, size_t hlen, int64_t *date_r, int *tz_r)
 {
 	struct header_field f;
 	time_t t;

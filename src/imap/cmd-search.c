@@ -14,7 +14,10 @@
  * next search. A BODY or TEXT key at the top of the program first asks
  * the index's trigram table for candidates, so only those are looked
  * at; each is confirmed against its text, so the answer is a full
- * scan's. */
+ * scan's.
+ *
+ * SORT and THREAD (cmd-sort.c) run a search the same way, through
+ * cmd-search.h. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/xalloc.h"
+#include "imap/cmd-search.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
 #include "imap/search.h"
@@ -32,7 +36,7 @@
 #include "mail/searchtext.h"
 #include "net/conn.h"
 
-struct search_ctx {
+struct imap_search {
 	struct search_program prog;
 	bool uid;
 	/* while evaluating one message */
@@ -49,7 +53,7 @@ struct search_ctx {
 	size_t fresh_count;
 };
 
-static void free_fresh(struct search_ctx *c)
+static void free_fresh(struct imap_search *c)
 {
 	for (size_t i = 0; i < c->fresh_count; i++) {
 		free((char *)c->fresh[i].header_text);
@@ -60,9 +64,11 @@ static void free_fresh(struct search_ctx *c)
 	c->fresh_count = 0;
 }
 
-static void search_ctx_free(void *p)
+void imap_search_free(void *p)
 {
-	struct search_ctx *c = p;
+	struct imap_search *c = p;
+	if (c == NULL)
+		return;
 	free_fresh(c);
 	buf_free(&c->htext);
 	buf_free(&c->btext);
@@ -71,7 +77,7 @@ static void search_ctx_free(void *p)
 }
 
 /* The message's header, read once; false if its file is gone. */
-static bool load_header(struct search_ctx *c)
+static bool load_header(struct imap_search *c)
 {
 	if (c->header_read)
 		return c->header != NULL;
@@ -99,7 +105,7 @@ static bool value_contains(const char *value, size_t len,
 	return found;
 }
 
-static bool match_header(struct search_ctx *c, const struct search_key *key)
+static bool match_header(struct imap_search *c, const struct search_key *key)
 {
 	struct header_iter it;
 	struct header_field f;
@@ -115,7 +121,7 @@ static bool match_header(struct search_ctx *c, const struct search_key *key)
 }
 
 /* SENT*: the Date field's day in its own zone. */
-static bool match_sent(struct search_ctx *c, const struct search_key *key)
+static bool match_sent(struct imap_search *c, const struct search_key *key)
 {
 	struct header_field f;
 	time_t t;
@@ -136,7 +142,7 @@ static bool match_sent(struct search_ctx *c, const struct search_key *key)
 #define FRESH_BATCH 128
 
 /* Keep computed texts in the index (a failure only costs a recompute). */
-static void flush_fresh(struct search_ctx *c)
+static void flush_fresh(struct imap_search *c)
 {
 	if (c->fresh_count > 0)
 		store_cache_put(c->st, c->mailbox_id, c->fresh, c->fresh_count);
@@ -144,7 +150,7 @@ static void flush_fresh(struct search_ctx *c)
 }
 
 /* Compute the message's texts from its file. */
-static bool compute_text(struct search_ctx *c)
+static bool compute_text(struct imap_search *c)
 {
 	int fd;
 	uint64_t size;
@@ -178,7 +184,7 @@ static bool compute_text(struct search_ctx *c)
 
 /* The message's searchable texts into htext/btext: from the index, or
  * computed. */
-static bool load_text(struct search_ctx *c)
+static bool load_text(struct imap_search *c)
 {
 	if (c->text_loaded)
 		return c->text_ok;
@@ -201,7 +207,7 @@ static bool load_text(struct search_ctx *c)
 	return c->text_ok;
 }
 
-static bool match_text(struct search_ctx *c, const struct search_key *key)
+static bool match_text(struct imap_search *c, const struct search_key *key)
 {
 	if (key->folded == NULL || !load_text(c))
 		return false;
@@ -215,7 +221,7 @@ static bool match_text(struct search_ctx *c, const struct search_key *key)
 
 static bool match_content(const struct search_key *key, void *ctx)
 {
-	struct search_ctx *c = ctx;
+	struct imap_search *c = ctx;
 	if (key->op == SEARCH_BODY || key->op == SEARCH_TEXT)
 		return match_text(c, key);
 	if (!load_header(c))
@@ -232,7 +238,6 @@ static bool match_content(const struct search_key *key, void *ctx)
 	}
 }
 
-/* The matching messages' view indexes, ascending. */
 /* A BODY/TEXT key at the top of the program (one the whole program
  * needs to match), or NULL. */
 static const struct search_key *top_text_key(const struct search_program *p)
@@ -247,7 +252,7 @@ static const struct search_key *top_text_key(const struct search_program *p)
 
 /* The UIDs that can match at all (ascending, malloc'd), or NULL for
  * every message: from the trigram index for a top-level text key. */
-static uint32_t *candidates(struct search_ctx *c, size_t *count_r)
+static uint32_t *candidates(struct imap_search *c, size_t *count_r)
 {
 	const struct search_key *k = top_text_key(&c->prog);
 	uint32_t *uids = NULL;
@@ -278,10 +283,9 @@ static void msg_of(struct search_msg *m, const struct imap_view *v, size_t i)
 	m->size = msg->size;
 }
 
-/* The matching messages' view indexes, ascending. */
-static size_t *run_search(struct imap_job *job, size_t *count_r)
+size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
+                        size_t *count_r)
 {
-	struct search_ctx *c = job->ctx;
 	struct imap_session *s = job->s;
 	const struct imap_view *v = s->view;
 	size_t *hits = xmalloc((v->count + 1) * sizeof(*hits)), n = 0;
@@ -327,7 +331,7 @@ static uint32_t number_of(const struct imap_view *v, size_t i, bool uid)
 
 static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 {
-	struct search_ctx *c = job->ctx;
+	struct imap_search *c = job->ctx;
 	buf_append_str(&job->out, "* SEARCH");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&job->out, " %u",
@@ -338,7 +342,7 @@ static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 /* * ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] */
 static void write_esearch(struct imap_job *job, const size_t *hits, size_t n)
 {
-	struct search_ctx *c = job->ctx;
+	struct imap_search *c = job->ctx;
 	const struct search_program *p = &c->prog;
 	const struct imap_view *v = job->s->view;
 	struct buf *out = &job->out;
@@ -362,12 +366,11 @@ static void write_esearch(struct imap_job *job, const size_t *hits, size_t n)
 }
 
 /* SAVE (RFC 5182 2.4): the result, or just its MIN/MAX when only those
- * were asked for besides SAVE, becomes "$". */
-static void save_result(struct imap_job *job, const size_t *hits, size_t n)
+ * were asked for besides SAVE, becomes "$" (ascending UIDs, whatever
+ * order hits are in). */
+void imap_search_save(struct imap_session *s, const struct search_program *p,
+                      const size_t *hits, size_t n)
 {
-	struct search_ctx *c = job->ctx;
-	const struct search_program *p = &c->prog;
-	struct imap_session *s = job->s;
 	const struct imap_view *v = s->view;
 	bool minmax =
 	        (p->ret_min || p->ret_max) && !p->ret_all && !p->ret_count;
@@ -380,16 +383,17 @@ static void save_result(struct imap_job *job, const size_t *hits, size_t n)
 		if (keep)
 			s->saved[s->saved_count++] = v->msgs[hits[i]].uid;
 	}
+	imap_sort_uids(s->saved, s->saved_count);
 }
 
 static void search_work(struct imap_job *job)
 {
-	struct search_ctx *c = job->ctx;
+	struct imap_search *c = job->ctx;
 	if (imap_job_store(job) == NULL)
 		return;
 	const struct search_program *p = &c->prog;
 	size_t n;
-	size_t *hits = run_search(job, &n);
+	size_t *hits = imap_search_run(job, c, &n);
 	bool only_save = p->ret_save && !p->ret_min && !p->ret_max &&
 	                 !p->ret_all && !p->ret_count;
 	if (!p->esearch)
@@ -397,7 +401,7 @@ static void search_work(struct imap_job *job)
 	else if (!only_save)
 		write_esearch(job, hits, n);
 	if (p->ret_save)
-		save_result(job, hits, n);
+		imap_search_save(job->s, p, hits, n);
 	free(hits);
 	imap_job_reply(job, "OK", "SEARCH completed");
 }
@@ -408,31 +412,56 @@ static bool charset_supported(const char *charset)
 	       strcasecmp(charset, "US-ASCII") == 0;
 }
 
+struct imap_search *imap_search_parse(struct imap_session *s,
+                                      const struct imap_command_line *cmd,
+                                      const struct imap_arg *args, size_t count,
+                                      const char *charset)
+{
+	struct imap_search *c = xcalloc(1, sizeof(*c));
+	const char *error;
+	buf_init(&c->htext, (size_t)1 << 28);
+	buf_init(&c->btext, (size_t)1 << 28);
+	int ret = search_parse(args, count, &c->prog, &error);
+	/* SORT and THREAD have neither CHARSET nor RETURN among the keys */
+	if (ret == 0 && charset != NULL &&
+	    (c->prog.charset != NULL || c->prog.esearch)) {
+		ret = -1;
+		error = "Invalid search key";
+	}
+	if (ret < 0) {
+		conn_printf(s->conn, "%s BAD %s\r\n", cmd->tag, error);
+		imap_search_free(c);
+		return NULL;
+	}
+	if (charset != NULL)
+		c->prog.charset = xstrdup(charset);
+	if (!charset_supported(c->prog.charset)) {
+		conn_printf(s->conn,
+		            "%s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported "
+		            "charset\r\n",
+		            cmd->tag);
+		imap_search_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct search_program *imap_search_program(struct imap_search *search)
+{
+	return &search->prog;
+}
+
 void imap_cmd_search(struct imap_session *s,
                      const struct imap_command_line *cmd,
                      const struct imap_arg *args, size_t count, bool uid)
 {
-	struct search_ctx *c = xcalloc(1, sizeof(*c));
-	const char *error;
+	struct imap_search *c = imap_search_parse(s, cmd, args, count, NULL);
+	if (c == NULL)
+		return;
 	c->uid = uid;
-	buf_init(&c->htext, (size_t)1 << 28);
-	buf_init(&c->btext, (size_t)1 << 28);
-	if (search_parse(args, count, &c->prog, &error) < 0) {
-		conn_printf(s->conn, "%s BAD %s\r\n", cmd->tag, error);
-		search_ctx_free(c);
-		return;
-	}
-	const char *no = NULL;
-	if (!charset_supported(c->prog.charset))
-		no = "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset";
-	if (no != NULL) {
-		conn_printf(s->conn, "%s NO %s\r\n", cmd->tag, no);
-		search_ctx_free(c);
-		return;
-	}
 	imap_job_start(s, cmd, search_work,
 	               uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE, c,
-	               search_ctx_free);
+	               imap_search_free);
 }
 
 void cmd_search(struct imap_session *s, const struct imap_command_line *cmd)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "auth/sasl.h"
+#include "imap/cmd-search.h"
 #include "imap/imap-private.h"
 #include "net/conn.h"
 #include "net/tls.h"
@@ -48,10 +49,12 @@ static const struct imap_command commands[] = {
         {"SEARCH", SELECTED, cmd_search},
         {"SELECT", AUTHED, cmd_select},
         {"SETQUOTA", AUTHED, cmd_setquota},
+        {"SORT", SELECTED, cmd_sort},
         {"STARTTLS", NOT_AUTH, cmd_starttls},
         {"STATUS", AUTHED, cmd_status},
         {"STORE", SELECTED, cmd_store},
         {"SUBSCRIBE", AUTHED, cmd_subscribe},
+        {"THREAD", SELECTED, cmd_thread},
         {"UID", SELECTED, cmd_uid},
         {"UNSELECT", SELECTED, cmd_unselect},
         {"UNSUBSCRIBE", AUTHED, cmd_unsubscribe},
@@ -94,7 +97,9 @@ void imap_write_capabilities(struct imap_session *s)
 		            "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
 		            "CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
 		            "QUOTA=RES-MESSAGE MULTIAPPEND APPENDLIMIT=%llu "
-		            "STATUS=SIZE ESEARCH SEARCHRES WITHIN",
+		            "STATUS=SIZE ESEARCH SEARCHRES WITHIN SORT "
+		            "SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+		            "THREAD=REFERENCES",
 		            (unsigned long long)s->set->max_message_size);
 		return;
 	}

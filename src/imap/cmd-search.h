@@ -1,0 +1,46 @@
+/* SEARCH's evaluation for the commands built on it: SORT and THREAD
+ * (RFC 5256) and ESORT (RFC 5267) run a search program over the view as
+ * a step of their own jobs (cmd-search.c), then order what matched
+ * (cmd-sort.c). */
+#ifndef ROOST_IMAP_CMD_SEARCH_H
+#define ROOST_IMAP_CMD_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "imap/imap-private.h"
+#include "imap/search.h"
+
+struct imap_search;
+
+/* The search keys args[0..count) of a command that names the charset
+ * itself (SORT, THREAD): NULL after answering BAD (bad keys) or NO
+ * [BADCHARSET] (a charset other than UTF-8 and US-ASCII, as SEARCH). */
+struct imap_search *imap_search_parse(struct imap_session *s,
+                                      const struct imap_command_line *cmd,
+                                      const struct imap_arg *args, size_t count,
+                                      const char *charset);
+/* Free a search (NULL is fine); void * to serve as a job's ctx_free. */
+void imap_search_free(void *search);
+/* The program, for the caller to set its RETURN options (ESORT). */
+struct search_program *imap_search_program(struct imap_search *search);
+/* From a job's work: the view indexes of the messages that match,
+ * ascending (malloc'd, *count_r of them). */
+size_t *imap_search_run(struct imap_job *job, struct imap_search *search,
+                        size_t *count_r);
+/* SAVE (RFC 5182 2.4): hits (view indexes in the order the command
+ * reports them) become "$"; just the first and/or last when p asks for
+ * MIN and/or MAX and not ALL or COUNT. */
+void imap_search_save(struct imap_session *s, const struct search_program *p,
+                      const size_t *hits, size_t n);
+
+/* SORT, THREAD and their UID forms (cmd-sort.c). */
+void cmd_sort(struct imap_session *s, const struct imap_command_line *cmd);
+void cmd_thread(struct imap_session *s, const struct imap_command_line *cmd);
+void imap_cmd_sort(struct imap_session *s, const struct imap_command_line *cmd,
+                   const struct imap_arg *args, size_t count, bool uid);
+void imap_cmd_thread(struct imap_session *s,
+                     const struct imap_command_line *cmd,
+                     const struct imap_arg *args, size_t count, bool uid);
+
+#endif

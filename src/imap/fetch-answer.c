@@ -104,8 +104,22 @@ static bool field_listed(const struct fetch_item *it,
 	return false;
 }
 
+/* Does the header block h end with the empty line? Not when the
+ * message has no body and no empty line (header_block_size then gives
+ * all of it). */
+static bool ends_with_empty_line(const char *h, size_t len)
+{
+	if (len > 0 && h[len - 1] == '\n')
+		len--;
+	else
+		return false;
+	if (len > 0 && h[len - 1] == '\r')
+		len--;
+	return len == 0 || h[len - 1] == '\n';
+}
+
 /* HEADER.FIELDS / .NOT of the header block h: the chosen fields, then
- * the empty line. */
+ * the empty line if the block has one (RFC 3501 6.4.5). */
 static void filter_header(const struct fetch_item *it, const char *h,
                           size_t len, struct buf *out)
 {
@@ -116,17 +130,34 @@ static void filter_header(const struct fetch_item *it, const char *h,
 		if (field_listed(it, &f) == (it->section == SEC_FIELDS))
 			buf_append(out, h + f.offset, f.size);
 	}
-	buf_append_str(out, "\r\n");
+	if (ends_with_empty_line(h, len))
+		buf_append_str(out, "\r\n");
 }
 
-/* n bytes of the file at off appended to out. Should the file not give
- * them (it cannot shrink: message files are never rewritten), spaces
- * take their place, since the literal's length is already sent. */
+/* NUL bytes of out from start on become 0x80: a literal is CHAR8, which
+ * has no NUL (RFC 3501 section 9), and the length stays. Only mail that
+ * reached the Maildir other than by APPEND can hold them. */
+static void replace_nul(struct buf *out, size_t start)
+{
+	if (out->len <= start)
+		return;
+	unsigned char *p = (unsigned char *)out->data;
+	for (unsigned char *z = memchr(p + start, '\0', out->len - start);
+	     z != NULL; z = memchr(z, '\0', out->len - (size_t)(z - p)))
+		*z++ = 0x80;
+}
+
+/* n bytes of the file at off appended to out, for a literal. Should the
+ * file not give them (it cannot shrink: message files are never
+ * rewritten), spaces take their place, since the literal's length is
+ * already sent. */
 static void literal_bytes(struct fetch_ctx *c, struct buf *out, uint64_t off,
                           size_t n)
 {
 	size_t before = out->len;
-	if (read_range(c->cur.fd, off, n, out))
+	bool ok = read_range(c->cur.fd, off, n, out);
+	replace_nul(out, before);
+	if (ok)
 		return;
 	if (!c->read_error) {
 		char uid[16];

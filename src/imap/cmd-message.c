@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "imap/cmd-search.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
 #include "net/conn.h"
@@ -319,6 +320,10 @@ void cmd_uid(struct imap_session *s, const struct imap_command_line *cmd)
 		imap_cmd_copy(s, cmd, args, n, true, true);
 	else if (strcasecmp(sub, "SEARCH") == 0)
 		imap_cmd_search(s, cmd, args, n, true);
+	else if (strcasecmp(sub, "SORT") == 0)
+		imap_cmd_sort(s, cmd, args, n, true);
+	else if (strcasecmp(sub, "THREAD") == 0)
+		imap_cmd_thread(s, cmd, args, n, true);
 	else if (strcasecmp(sub, "EXPUNGE") == 0)
 		imap_cmd_expunge(s, cmd, args, n, true);
 	else

@@ -265,7 +265,7 @@ bool msginfo_parse(const void *data, size_t len, struct msginfo *info)
 	info->has_date = (flags & FLAG_HAS_DATE) != 0;
 	info->subject_reply = (flags & FLAG_SUBJECT_REPLY) != 0;
 	struct reader r = {p + FIXED_LEN, p + len};
-	const char *mime;
+	const char *mime = NULL;
 	bool ok =
 	        read_str(&r, &info->envelope, &info->envelope_len) &&
 	        read_str(&r, &info->body, &info->body_len) &&

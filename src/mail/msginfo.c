@@ -25,6 +25,8 @@
 #define MAGIC "RMI\x02"
 #define MAGIC_LEN 4
 #define FIXED_LEN (MAGIC_LEN + 25)
+/* a zone is [+-]hhmm: at most 99:59 either way */
+#define ZONE_MAX (99 * 60 + 59)
 #define FLAG_HAS_DATE 1
 #define FLAG_SUBJECT_REPLY 2
 
@@ -258,7 +260,7 @@ bool msginfo_parse(const void *data, size_t len, struct msginfo *info)
 	info->header_size = get_u64(p + MAGIC_LEN);
 	info->date = (int64_t)get_u64(p + MAGIC_LEN + 8);
 	int64_t tz = (int64_t)get_u64(p + MAGIC_LEN + 16);
-	if (tz < -24 * 60 || tz > 24 * 60)
+	if (tz < -ZONE_MAX || tz > ZONE_MAX)
 		return false;
 	info->date_tz_min = (int)tz;
 	unsigned char flags = p[FIXED_LEN - 1];

@@ -118,6 +118,11 @@ static void test_bare_message(void **state)
 	assert_false(info.has_date);
 	assert_string_equal(info.subject_base, "x");
 	buf_free(&blob);
+	/* the widest zone a Date can name (found by fuzzing) */
+	build("Date: 5 Nov 2026 23:59:59 +9959\r\n", &blob, &info);
+	assert_true(info.has_date);
+	assert_int_equal(info.date_tz_min, 99 * 60 + 59);
+	buf_free(&blob);
 }
 
 /* Anything but an intact blob is refused, never read past its end. */

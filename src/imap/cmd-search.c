@@ -3,10 +3,12 @@
  *
  * Header keys (FROM, TO, CC, BCC, SUBJECT, HEADER) match as users
  * expect: the field's value unfolded, RFC 2047-decoded to UTF-8 and
- * case-folded (i;unicode-casemap), against the folded string. SENT*
- * use the Date field (its own day; an unreadable one counts as the
- * internal date, as RFC 5256 does for SORT). The header is read from
- * the message file once per message that needs it.
+ * case-folded (i;unicode-casemap), against the folded string. They
+ * look at the header text the index keeps with the searchable text
+ * ("name: value" lines, so decoded and folded already); only a message
+ * without it has its header read from its file. SENT* use the Date
+ * field (its own day; an unreadable one counts as the internal date, as
+ * RFC 5256 does for SORT), from the derived data in the index.
  *
  * BODY and TEXT match the message's searchable text (mail/searchtext.h:
  * decoded, converted and folded), which the index keeps once computed;
@@ -27,6 +29,7 @@
 
 #include "core/xalloc.h"
 #include "imap/cmd-search.h"
+#include "imap/imap-msginfo.h"
 #include "imap/imap-private.h"
 #include "imap/imap-view.h"
 #include "imap/search.h"
@@ -48,6 +51,9 @@ struct imap_search {
 	bool header_read;
 	struct buf htext, btext; /* its searchable text, once loaded */
 	bool text_loaded, text_ok;
+	bool htext_loaded, htext_ok;       /* the header text alone */
+	struct imap_msginfo_loader loader; /* Date for SENT* */
+	bool loader_ready;
 	/* texts computed here, to keep in the index */
 	struct store_cache_entry *fresh;
 	size_t fresh_count;
@@ -70,6 +76,8 @@ void imap_search_free(void *p)
 	if (c == NULL)
 		return;
 	free_fresh(c);
+	if (c->loader_ready)
+		imap_msginfo_loader_discard(&c->loader);
 	buf_free(&c->htext);
 	buf_free(&c->btext);
 	search_free(&c->prog);
@@ -105,8 +113,55 @@ static bool value_contains(const char *value, size_t len,
 	return found;
 }
 
+/* In the header text: a line "name: value" for the key's field whose
+ * value holds the key's string. */
+static bool match_header_text(struct imap_search *c,
+                              const struct search_key *key)
+{
+	const char *p = buf_cstr(&c->htext), *end = p + c->htext.len;
+	size_t flen = strlen(key->field);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end;
+		if ((size_t)(eol - p) >= flen + 2 &&
+		    strncasecmp(p, key->field, flen) == 0 && p[flen] == ':' &&
+		    p[flen + 1] == ' ' &&
+		    casemap_contains(p + flen + 2, (size_t)(eol - p) - flen - 2,
+		                     key->folded, key->folded_len))
+			return true;
+		p = eol + 1;
+	}
+	return false;
+}
+
+/* The header text from the index (or with the whole text, if loaded). */
+static bool load_header_text(struct imap_search *c)
+{
+	if (c->text_loaded)
+		return c->text_ok;
+	if (c->htext_loaded)
+		return c->htext_ok;
+	c->htext_loaded = true;
+	buf_reset(&c->htext);
+	char *h;
+	size_t hl;
+	c->htext_ok = store_text_get(c->st, c->mailbox_id, c->msg->uid, &h, &hl,
+	                             NULL, NULL) == STORE_OK &&
+	              h != NULL;
+	if (c->htext_ok)
+		buf_append(&c->htext, h, hl);
+	free(h);
+	return c->htext_ok;
+}
+
 static bool match_header(struct imap_search *c, const struct search_key *key)
 {
+	if (key->folded == NULL)
+		return false;
+	if (load_header_text(c))
+		return match_header_text(c, key);
+	if (!load_header(c))
+		return false;
 	struct header_iter it;
 	struct header_field f;
 	header_iter_init(&it, c->header, c->header_len);
@@ -123,13 +178,17 @@ static bool match_header(struct imap_search *c, const struct search_key *key)
 /* SENT*: the Date field's day in its own zone. */
 static bool match_sent(struct imap_search *c, const struct search_key *key)
 {
-	struct header_field f;
-	time_t t;
-	int tz;
 	int64_t local = c->msg->internaldate + c->msg->tz_offset_min * 60;
-	if (header_find(c->header, c->header_len, "Date", &f) &&
-	    date_parse(f.value, f.value_len, &t, &tz))
-		local = (int64_t)t + (int64_t)tz * 60;
+	if (!c->loader_ready) {
+		imap_msginfo_loader_init(&c->loader, c->st, c->mailbox_id);
+		c->loader_ready = true;
+	}
+	struct imap_msginfo mi;
+	if (!imap_msginfo_load(&c->loader, c->msg->uid, &mi))
+		return false;
+	if (mi.info.has_date)
+		local = mi.info.date + (int64_t)mi.info.date_tz_min * 60;
+	imap_msginfo_free(&mi);
 	int64_t day = (local / 86400 - (local % 86400 < 0)) * 86400;
 	int64_t when = (int64_t)key->number;
 	if (key->op == SEARCH_SENTBEFORE)
@@ -224,8 +283,6 @@ static bool match_content(const struct search_key *key, void *ctx)
 	struct imap_search *c = ctx;
 	if (key->op == SEARCH_BODY || key->op == SEARCH_TEXT)
 		return match_text(c, key);
-	if (!load_header(c))
-		return false;
 	switch (key->op) {
 	case SEARCH_HEADER:
 		return match_header(c, key);
@@ -313,6 +370,7 @@ size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
 		c->msg = &v->msgs[i];
 		c->header_read = false;
 		c->text_loaded = false;
+		c->htext_loaded = false;
 		if (search_match(&c->prog.root, &m))
 			hits[n++] = i;
 		free(c->header);
@@ -320,6 +378,8 @@ size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
 	}
 	free(cand);
 	flush_fresh(c);
+	if (c->loader_ready)
+		imap_msginfo_loader_flush(&c->loader);
 	*count_r = n;
 	return hits;
 }

@@ -311,9 +311,17 @@ enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
                                  size_t *header_len_r, char **body_r,
                                  size_t *body_len_r)
 {
-	*header_r = *body_r = NULL;
-	*header_len_r = *body_len_r = 0;
-	sqlite3_stmt *s = db_stmt(st, "SELECT header, body FROM message_text"
+	*header_r = NULL;
+	*header_len_r = 0;
+	if (body_r != NULL) {
+		*body_r = NULL;
+		*body_len_r = 0;
+	}
+	sqlite3_stmt *s =
+	        body_r != NULL
+	                ? db_stmt(st, "SELECT header, body FROM message_text"
+	                              " WHERE rowid = ?")
+	                : db_stmt(st, "SELECT header FROM message_text"
 	                              " WHERE rowid = ?");
 	if (s == NULL)
 		return STORE_ERROR;
@@ -321,7 +329,8 @@ enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*header_r = column_copy(s, 0, header_len_r);
-		*body_r = column_copy(s, 1, body_len_r);
+		if (body_r != NULL)
+			*body_r = column_copy(s, 1, body_len_r);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

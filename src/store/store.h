@@ -286,7 +286,7 @@ enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
 enum store_status store_cache_missing(struct store *st, uint64_t mailbox_id,
                                       uint32_t **uids_r, size_t *count_r);
 /* The searchable texts of uid, malloc'd (NUL-terminated); both NULL
- * when it has none. */
+ * when it has none. body_r NULL: the header text alone. */
 enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
                                  uint32_t uid, char **header_r,
                                  size_t *header_len_r, char **body_r,

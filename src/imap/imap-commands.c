@@ -99,7 +99,7 @@ void imap_write_capabilities(struct imap_session *s)
 		            "QUOTA=RES-MESSAGE MULTIAPPEND APPENDLIMIT=%llu "
 		            "STATUS=SIZE ESEARCH SEARCHRES WITHIN SORT "
 		            "SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
-		            "THREAD=REFERENCES",
+		            "THREAD=REFERENCES BINARY",
 		            (unsigned long long)s->set->max_message_size);
 		return;
 	}

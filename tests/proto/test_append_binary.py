@@ -20,6 +20,13 @@ def append8(c, data, plus=False, box="INBOX"):
     return c.read_response(tag)
 
 
+def test_binary_advertised(mail_user):
+    c = mail_user.connect()
+    r = c.ok("CAPABILITY")
+    caps = r.untagged[0].split()
+    assert "BINARY" in caps, r.lines
+
+
 def test_literal8_append_and_fetch(mail_user):
     c = mail_user.connect()
     assert append8(c, EIGHT_BIT).status == "OK"

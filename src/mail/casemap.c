@@ -28,26 +28,65 @@ static const char *sanitize(const char *s, size_t len, size_t *len_r,
 	return (const char *)copy->data;
 }
 
+/* Fold a run of valid UTF-8 with utf8proc. */
+static int fold_run(const char *s, size_t len, struct buf *out)
+{
+	utf8proc_uint8_t *folded = NULL;
+	utf8proc_ssize_t n =
+	        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len,
+	                     &folded, FOLD_OPTIONS);
+	if (n < 0)
+		abort(); /* only for invalid UTF-8 or out of memory */
+	int ret = buf_append(out, folded, (size_t)n);
+	free(folded);
+	return ret;
+}
+
+static int fold_ascii(const char *s, size_t len, struct buf *out)
+{
+	unsigned char *p = buf_reserve(out, len);
+	if (p == NULL)
+		return -1;
+	for (size_t k = 0; k < len; k++)
+		p[k] = (unsigned char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32
+		                                                  : s[k]);
+	buf_commit(out, len);
+	return 0;
+}
+
+/* ASCII folds to lowercase and decomposes to itself, and an ASCII
+ * character is a starter that canonical reordering never moves marks
+ * across, so runs of it are folded here and only the rest goes through
+ * utf8proc: most mail text is mostly ASCII. */
+static int fold_valid(const char *s, size_t len, struct buf *out)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t start = i;
+		while (i < len && (unsigned char)s[i] < 0x80)
+			i++;
+		if (i > start && fold_ascii(s + start, i - start, out) < 0)
+			return -1;
+		start = i;
+		while (i < len && (unsigned char)s[i] >= 0x80)
+			i++;
+		if (i > start && fold_run(s + start, i - start, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int casemap_fold(const char *utf8, size_t len, struct buf *out)
 {
 	struct buf copy = {0};
-	utf8proc_uint8_t *folded = NULL;
-	utf8proc_ssize_t n;
-	size_t valid_len;
-	const char *valid;
-	int ret = 0;
-
+	size_t valid_len, before = out->len;
 	if (len == 0)
 		return 0;
-	valid = sanitize(utf8, len, &valid_len, &copy);
-	n = utf8proc_map((const utf8proc_uint8_t *)valid,
-	                 (utf8proc_ssize_t)valid_len, &folded, FOLD_OPTIONS);
-	if (n < 0)
-		abort(); /* only for invalid UTF-8 or out of memory */
-	if (buf_append(out, folded, (size_t)n) < 0)
-		ret = -1;
-	free(folded);
+	const char *valid = sanitize(utf8, len, &valid_len, &copy);
+	int ret = fold_valid(valid, valid_len, out);
 	buf_free(&copy);
+	if (ret < 0)
+		buf_truncate(out, before);
 	return ret;
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdlib.h>
+#include <utf8proc.h>
 
 #include "mail/casemap.h"
 
@@ -92,6 +94,53 @@ static bool contains(const char *hay, const char *needle)
 	return found;
 }
 
+/* Folding ASCII runs apart from the rest gives what folding the whole
+ * string with utf8proc gives, on strings mixing ASCII, combining marks
+ * (also right after ASCII letters), precomposed and multi-codepoint
+ * folds. */
+static void test_runs_equal_whole(void **state)
+{
+	static const char *const pieces[] = {"a",
+	                                     "Z",
+	                                     " ",
+	                                     "K",
+	                                     "\xcc\x81",
+	                                     "\xcc\xa3",
+	                                     "\xc3\x89",
+	                                     "\xc3\x9f",
+	                                     "\xc4\xb0",
+	                                     "\xce\xa3",
+	                                     "\xe2\x84\xaa",
+	                                     "\xef\xac\x80",
+	                                     "\xd0\x9f",
+	                                     ".",
+	                                     "\xe1\xba\x9e"};
+	unsigned int seed = 12345;
+	struct buf mine, s;
+	buf_init(&mine, MAX_BYTES);
+	buf_init(&s, MAX_BYTES);
+	for (int round = 0; round < 2000; round++) {
+		buf_reset(&s);
+		buf_reset(&mine);
+		for (int k = 0; k < 12; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf_append_str(&s, pieces[(seed >> 16) % 15]);
+		}
+		utf8proc_uint8_t *whole = NULL;
+		utf8proc_ssize_t n =
+		        utf8proc_map((const utf8proc_uint8_t *)buf_cstr(&s),
+		                     (utf8proc_ssize_t)s.len, &whole,
+		                     UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD);
+		assert_true(n >= 0);
+		assert_int_equal(casemap_fold(buf_cstr(&s), s.len, &mine), 0);
+		assert_int_equal(mine.len, (size_t)n);
+		assert_memory_equal(mine.data, whole, (size_t)n);
+		free(whole);
+	}
+	buf_free(&mine);
+	buf_free(&s);
+}
+
 static void test_contains(void **state)
 {
 	assert_true(contains("Subject: Hello World", "WORLD"));
@@ -147,6 +196,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_fold),
+	        cmocka_unit_test(test_runs_equal_whole),
 	        cmocka_unit_test(test_contains),
 	        cmocka_unit_test(test_cap),
 	};

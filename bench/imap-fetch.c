@@ -571,8 +571,9 @@ static void put_headers(struct msgbuf *m, struct plan *p)
 /* ---- corpus: bodies ------------------------------------------------- */
 
 /* The decoded text of p: lines of words, paragraphs, markers planted at
- * one random point. UTF-8 words only if p->qp. */
-static void gen_text(struct msgbuf *t, struct plan *p)
+ * one random point. UTF-8 words only if p->qp. Returns the bits of the
+ * markers it planted: none if the point fell in the last word. */
+static unsigned gen_text(struct msgbuf *t, struct plan *p)
 {
 	size_t plant_at = rng_next(&p->rng) % p->text_bytes, width;
 	bool planted = false;
@@ -601,6 +602,7 @@ static void gen_text(struct msgbuf *t, struct plan *p)
 		t->len--; /* the last space */
 		mb_str(t, rng_below(&p->rng, 6) == 0 ? "\n\n" : "\n");
 	}
+	return planted ? p->marker_bits : 0;
 }
 
 /* One decoded line (no line end) as quoted-printable, soft breaks at 76
@@ -698,25 +700,28 @@ static void put_alternative(struct msgbuf *m, const struct msgbuf *t,
 	mb_printf(m, "\r\n--%s--\r\n", b);
 }
 
-/* Corpus message idx into m (reset first), CRLF line ends. */
-static void corpus_build(struct msgbuf *m, struct msgbuf *t, unsigned long idx)
+/* Corpus message idx into m (reset first), CRLF line ends. Returns the
+ * bits of the markers its text has. */
+static unsigned corpus_build(struct msgbuf *m, struct msgbuf *t,
+                             unsigned long idx)
 {
 	struct plan p;
 	char b1[64], b2[64];
+	unsigned planted;
 
 	plan_make(&p, idx);
 	m->len = 0;
 	put_headers(m, &p);
-	gen_text(t, &p);
+	planted = gen_text(t, &p);
 	snprintf(b1, sizeof(b1), "=_mix_%lu", idx);
 	snprintf(b2, sizeof(b2), "=_alt_%lu", idx);
 	if (p.shape == SHAPE_PLAIN) {
 		put_text_part(m, t, &p, false);
-		return;
+		return planted;
 	}
 	if (p.shape == SHAPE_ALT) {
 		put_alternative(m, t, &p, b2);
-		return;
+		return planted;
 	}
 	mb_printf(m,
 	          "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
@@ -730,6 +735,7 @@ static void corpus_build(struct msgbuf *m, struct msgbuf *t, unsigned long idx)
 	mb_printf(m, "\r\n--%s\r\n", b1);
 	put_attachment(m, &p, p.attach_bytes);
 	mb_printf(m, "\r\n--%s--\r\n", b1);
+	return planted;
 }
 
 /* Message idx of exactly `size` bytes: a short text part and a base64
@@ -769,12 +775,15 @@ static void sized_build(struct msgbuf *m, unsigned long idx, size_t size)
 	mb_str(m, "\r\n");
 }
 
-static void message_build(struct msgbuf *m, struct msgbuf *t, unsigned long idx)
+/* Returns the bits of the markers the message has. */
+static unsigned message_build(struct msgbuf *m, struct msgbuf *t,
+                              unsigned long idx)
 {
-	if (opt.size > 0)
+	if (opt.size > 0) {
 		sized_build(m, idx, opt.size);
-	else
-		corpus_build(m, t, idx);
+		return 0;
+	}
+	return corpus_build(m, t, idx);
 }
 
 /* ---- connection ----------------------------------------------------- */
@@ -842,8 +851,11 @@ static void conn_raw_line(struct conn *c)
 		if (lf != NULL) {
 			size_t n = (size_t)(lf - p);
 
-			line_put(c, p, n > 0 && p[n - 1] == '\r' ? n - 1 : n);
+			line_put(c, p, n);
 			c->rstart += n + 1;
+			/* the CR may have come in the previous read */
+			if (c->llen > 0 && c->line[c->llen - 1] == '\r')
+				c->line[--c->llen] = '\0';
 			return;
 		}
 		line_put(c, p, c->rend - c->rstart);
@@ -1709,15 +1721,15 @@ static void run_info(void)
 
 	for (unsigned long i = 0; i < opt.count; i++) {
 		struct plan p;
+		unsigned bits = message_build(&m, &t, opt.first + i);
 
 		plan_make(&p, opt.first + i);
 		for (size_t k = 0; k < COUNT(markers); k++)
-			mark[k] += (p.marker_bits >> k) & 1;
+			mark[k] += (bits >> k) & 1;
 		shapes[p.shape]++;
 		rare += p.sender == SENDER_RARE;
 		common += p.sender == SENDER_COMMON;
 		muller += p.sender == SENDER_UTF8 && p.name < 2;
-		message_build(&m, &t, opt.first + i);
 		bytes += m.len;
 	}
 	printf("RESULT mode=info messages=%lu bytes=%" PRIu64

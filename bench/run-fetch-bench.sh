@@ -41,6 +41,10 @@
 #   SEARCH_QUERIES="TEXT:zyzzogeton:: TEXT:tangerine:: ..." (KEY:VALUE:
 #     CHARSET:count name from `imap-fetch --mode info`)
 #   DROP_CACHES=1  KEEP_TMP=0  OUT=<dir for results.txt and the rest>
+#   COMPARE_WITH=<OUT of an earlier run>: compare this run's answers with
+#     that run's answers of the servers not in SERVERS too (e.g. rerun
+#     SERVERS=roost after a roost change, and check it against the
+#     Dovecot answers of the full run)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +67,7 @@ BIG_COUNTS=${BIG_COUNTS-"5 3"}
 SEARCH_QUERIES=${SEARCH_QUERIES-"TEXT:zyzzogeton::text_zyzzogeton TEXT:tangerine::text_tangerine FROM:Zabriskie::from_zabriskie FROM:Okonkwo::from_okonkwo FROM:Müller:UTF-8:from_mueller"}
 DROP_CACHES=${DROP_CACHES:-1}
 KEEP_TMP=${KEEP_TMP:-0}
+COMPARE_WITH=${COMPARE_WITH:-}
 PASSWORD=bench-secret
 
 die() { echo "run-fetch-bench: $*" >&2; exit 1; }
@@ -108,6 +113,16 @@ OUT=${OUT:-$(mktemp -d /tmp/roost-fetch-bench-results.XXXXXX)}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
+CHECK_SERVERS=$SERVERS
+if [[ -n $COMPARE_WITH ]]; then
+	for s in roost dovecot; do
+		[[ " $SERVERS " == *" $s "* ]] && continue
+		[[ -f $COMPARE_WITH/map-$s.txt ]] || continue
+		cp "$COMPARE_WITH"/{map,search,envelope}-"$s"*.txt "$OUT/"
+		CHECK_SERVERS="$CHECK_SERVERS $s"
+		log "comparing with $s's answers in $COMPARE_WITH"
+	done
+fi
 ROOST_PID=
 DOVECOT_PID=
 
@@ -354,7 +369,7 @@ run_search() {
 # the count the generator planted.
 check_search() {
 	local q=$1 expect=$2
-	python3 - "$OUT" "$q" "$expect" $SERVERS <<'PY' | tee -a "$RESULTS" >&2
+	python3 - "$OUT" "$q" "$expect" $CHECK_SERVERS <<'PY' | tee -a "$RESULTS" >&2
 import sys
 out, q, expect, servers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 sets = {}
@@ -378,7 +393,7 @@ PY
 
 # Compare the ENVELOPE and BODYSTRUCTURE answers message by message.
 check_envelope() {
-	[[ $SERVERS == *roost* && $SERVERS == *dovecot* ]] || return 0
+	[[ $CHECK_SERVERS == *roost* && $CHECK_SERVERS == *dovecot* ]] || return 0
 	python3 - "$OUT" <<'PY' | tee -a "$RESULTS" >&2
 import sys
 out = sys.argv[1]

@@ -399,22 +399,30 @@ static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 	buf_append_str(&job->out, "\r\n");
 }
 
+void imap_write_esearch_head(struct imap_job *job,
+                             const struct search_program *p, bool uid,
+                             const size_t *hits, size_t n)
+{
+	const struct imap_view *v = job->s->view;
+	struct buf *out = &job->out;
+	buf_printf(out, "* ESEARCH (TAG \"%s\")%s", job->tag,
+	           uid ? " UID" : "");
+	if (p->ret_min && n > 0)
+		buf_printf(out, " MIN %u", number_of(v, hits[0], uid));
+	if (p->ret_max && n > 0)
+		buf_printf(out, " MAX %u", number_of(v, hits[n - 1], uid));
+	if (p->ret_count)
+		buf_printf(out, " COUNT %zu", n);
+}
+
 /* * ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] */
 static void write_esearch(struct imap_job *job, const size_t *hits, size_t n)
 {
 	struct imap_search *c = job->ctx;
-	const struct search_program *p = &c->prog;
 	const struct imap_view *v = job->s->view;
 	struct buf *out = &job->out;
-	buf_printf(out, "* ESEARCH (TAG \"%s\")%s", job->tag,
-	           c->uid ? " UID" : "");
-	if (p->ret_min && n > 0)
-		buf_printf(out, " MIN %u", number_of(v, hits[0], c->uid));
-	if (p->ret_max && n > 0)
-		buf_printf(out, " MAX %u", number_of(v, hits[n - 1], c->uid));
-	if (p->ret_count)
-		buf_printf(out, " COUNT %zu", n);
-	if (p->ret_all && n > 0) {
+	imap_write_esearch_head(job, &c->prog, c->uid, hits, n);
+	if (c->prog.ret_all && n > 0) {
 		uint32_t *nums = xmalloc(n * sizeof(*nums));
 		for (size_t i = 0; i < n; i++)
 			nums[i] = number_of(v, hits[i], c->uid);

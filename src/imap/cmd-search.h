@@ -28,6 +28,12 @@ struct search_program *imap_search_program(struct imap_search *search);
  * ascending (malloc'd, *count_r of them). */
 size_t *imap_search_run(struct imap_job *job, struct imap_search *search,
                         size_t *count_r);
+/* "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n]" for hits (view
+ * indexes; MIN is the first, MAX the last) into job->out: what SEARCH
+ * and ESORT answer alike, before ALL. */
+void imap_write_esearch_head(struct imap_job *job,
+                             const struct search_program *p, bool uid,
+                             const size_t *hits, size_t n);
 /* SAVE (RFC 5182 2.4): hits (view indexes in the order the command
  * reports them) become "$"; just the first and/or last when p asks for
  * MIN and/or MAX and not ALL or COUNT. */

@@ -292,14 +292,7 @@ static void write_esort(struct imap_job *job, const struct sort_ctx *c,
 	const struct search_program *p = imap_search_program(c->search);
 	const struct imap_view *v = job->s->view;
 	struct buf *out = &job->out;
-	buf_printf(out, "* ESEARCH (TAG \"%s\")%s", job->tag,
-	           c->uid ? " UID" : "");
-	if (p->ret_min && n > 0)
-		buf_printf(out, " MIN %u", number_of(v, hits[0], c->uid));
-	if (p->ret_max && n > 0)
-		buf_printf(out, " MAX %u", number_of(v, hits[n - 1], c->uid));
-	if (p->ret_count)
-		buf_printf(out, " COUNT %zu", n);
+	imap_write_esearch_head(job, p, c->uid, hits, n);
 	if (p->ret_all && n > 0) {
 		buf_append_str(out, " ALL ");
 		write_ordered_set(out, v, hits, n, c->uid);

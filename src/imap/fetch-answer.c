@@ -413,10 +413,14 @@ static void items_need(const struct fetch_ctx *c, bool *info_r, bool *file_r)
 {
 	*info_r = *file_r = false;
 	for (size_t n = 0; n < c->item_count; n++) {
-		enum fetch_kind k = c->items[n].kind;
-		*info_r |= k == F_ENVELOPE || k == F_STRUCTURE || k == F_BODY ||
-		           k == F_BINARY || k == F_BINARY_SIZE;
-		*file_r |= k == F_BODY || k == F_BINARY || k == F_BINARY_SIZE;
+		const struct fetch_item *it = &c->items[n];
+		bool body = it->kind == F_BODY || it->kind == F_BINARY ||
+		            it->kind == F_BINARY_SIZE;
+		/* the whole message needs no part tree nor header size */
+		bool whole = it->depth == 0 && it->section == SEC_ALL;
+		*info_r |= it->kind == F_ENVELOPE || it->kind == F_STRUCTURE ||
+		           (body && !whole);
+		*file_r |= body;
 	}
 }
 

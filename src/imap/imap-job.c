@@ -136,20 +136,39 @@ static bool job_flush_output(struct imap_job *job)
 	return true;
 }
 
+/* The client is gone: the job ends without a word. */
+static bool job_dropped(struct imap_job *job)
+{
+	struct imap_session *s = job->s;
+	if (!s->closed && !conn_is_closing(s->conn))
+		return false;
+	s->job = NULL;
+	job_free(job);
+	imap_session_unref(s);
+	return true;
+}
+
 static void job_continue(struct imap_job *job)
 {
 	struct imap_session *s = job->s;
-	if (s->closed || conn_is_closing(s->conn)) {
-		s->job = NULL;
-		job_free(job);
-		imap_session_unref(s);
+	if (job_dropped(job))
 		return;
-	}
-	if (!job_flush_output(job)) {
+	/* a flush that drains the output at once calls on_drain, which
+	 * would call this again from inside it: it only says so, and the
+	 * loop goes on here, so the stack does not grow with the answer */
+	while (!job_flush_output(job)) {
 		s->job_wait_drain = true;
+		s->job_drained = false;
+		s->job_flushing = true;
 		conn_flush(s->conn);
-		return;
+		s->job_flushing = false;
+		if (!s->job_drained)
+			return;
+		if (s->closed || conn_is_closing(s->conn))
+			break;
 	}
+	if (job_dropped(job))
+		return;
 	if (job->more) {
 		job_submit(job);
 		conn_flush(s->conn);
@@ -186,7 +205,10 @@ void imap_job_drained(struct imap_session *s)
 	if (!s->job_wait_drain || s->job == NULL)
 		return;
 	s->job_wait_drain = false;
-	job_continue(s->job);
+	if (s->job_flushing)
+		s->job_drained = true; /* job_continue's loop goes on */
+	else
+		job_continue(s->job);
 }
 
 void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,

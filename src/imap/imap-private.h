@@ -66,6 +66,8 @@ struct imap_session {
 	uint32_t *saved;        /* SEARCHRES "$": UIDs, ascending */
 	size_t saved_count;
 	bool job_wait_drain; /* resume it once output drains */
+	bool job_flushing;   /* job_continue is flushing the output */
+	bool job_drained;    /* ...and it drained meanwhile */
 };
 
 typedef void imap_command_fn(struct imap_session *s,

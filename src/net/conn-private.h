@@ -33,6 +33,7 @@ struct conn {
 	void *ctx;
 	struct loop_timer close_timer;
 	uint64_t in_bytes, out_bytes;
+	size_t out_off; /* out.data[out_off..out.len) is still to write */
 	const char *io_error;
 	const char *close_reason; /* static text, for close after flush */
 	unsigned int ip_conns;    /* from this address, at accept */

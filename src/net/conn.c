@@ -23,6 +23,21 @@
 #define CONN_READS_PER_EVENT 4 /* fairness: then let others run */
 #define CONN_CLOSE_FLUSH_MS 5000
 
+/* Output is written from out.data + out_off; the written prefix is
+ * dropped in one move now and then, not after every write. */
+#define PRINTF_ROOM 65536
+
+static size_t out_pending(const struct conn *c)
+{
+	return c->out.len - c->out_off;
+}
+
+static void out_compact(struct conn *c)
+{
+	buf_consume(&c->out, c->out_off);
+	c->out_off = 0;
+}
+
 static atomic_uint open_conns;
 
 /* Connections per remote address, across all loops. */
@@ -142,7 +157,7 @@ static void update_events(struct conn *c)
 	if (!c->paused && !c->closing && c->starttls_ctx == NULL &&
 	    buf_room(&c->in) > 0)
 		ev |= LOOP_READ;
-	if (c->out.len > 0 || c->tls_wants_write)
+	if (out_pending(c) > 0 || c->tls_wants_write)
 		ev |= LOOP_WRITE;
 	/* while the TLS handshake runs, reading drives it */
 	if (c->ssl != NULL && !c->tls_ready && !c->closing)
@@ -169,8 +184,9 @@ static void close_io_error(struct conn *c, const char *fallback)
 
 static void flush_output(struct conn *c)
 {
-	while (c->out.len > 0 && !c->closed) {
-		ssize_t n = c->tr->write(c, c->out.data, c->out.len);
+	while (out_pending(c) > 0 && !c->closed) {
+		ssize_t n = c->tr->write(c, c->out.data + c->out_off,
+		                         out_pending(c));
 		if (n == CONN_IO_AGAIN)
 			break;
 		if (n < 0) {
@@ -178,12 +194,13 @@ static void flush_output(struct conn *c)
 			return;
 		}
 		c->out_bytes += (uint64_t)n;
-		buf_consume(&c->out, (size_t)n);
+		c->out_off += (size_t)n;
 	}
 	if (c->closed)
 		return;
-	if (c->out.len == 0) {
+	if (out_pending(c) == 0) {
 		buf_free(&c->out);
+		c->out_off = 0;
 		if (c->starttls_ctx != NULL)
 			switch_to_tls(c);
 		if (c->closing) {
@@ -191,7 +208,12 @@ static void flush_output(struct conn *c)
 			return;
 		}
 	}
-	if (c->output_was_full && c->out.len < c->lim.output_high_bytes / 2) {
+	/* what was written goes once it is as much as what is left: each
+	 * byte is moved at most once on average */
+	if (c->out_off > 0 && c->out_off >= out_pending(c))
+		out_compact(c);
+	if (c->output_was_full &&
+	    out_pending(c) < c->lim.output_high_bytes / 2) {
 		c->output_was_full = false;
 		if (c->ops->on_drain != NULL && !c->closing)
 			c->ops->on_drain(c, c->ctx);
@@ -244,7 +266,7 @@ static void conn_io_cb(struct loop_io *io, unsigned int events)
 	}
 	if (!c->closed && (events & LOOP_READ))
 		read_input(c);
-	if (!c->closed && c->out.len > 0)
+	if (!c->closed && out_pending(c) > 0)
 		flush_output(c);
 	update_events(c);
 }
@@ -305,7 +327,7 @@ static int check_output(struct conn *c, int ret)
 		conn_close(c, "output limit exceeded");
 		return -1;
 	}
-	if (c->out.len >= c->lim.output_high_bytes)
+	if (out_pending(c) >= c->lim.output_high_bytes)
 		c->output_was_full = true;
 	return 0;
 }
@@ -314,6 +336,8 @@ int conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->closed)
 		return -1;
+	if (c->out_off > 0 && buf_room(&c->out) < len)
+		out_compact(c);
 	return check_output(c, buf_append(&c->out, data, len));
 }
 
@@ -328,6 +352,8 @@ int conn_printf(struct conn *c, const char *fmt, ...)
 		return -1;
 	va_list ap;
 	va_start(ap, fmt);
+	if (c->out_off > 0 && buf_room(&c->out) < PRINTF_ROOM)
+		out_compact(c);
 	int ret = buf_vprintf(&c->out, fmt, ap);
 	va_end(ap);
 	return check_output(c, ret);
@@ -337,11 +363,11 @@ void conn_flush(struct conn *c)
 {
 	if (c->closed)
 		return;
-	if (c->out.len > c->lim.max_output_bytes) {
+	if (out_pending(c) > c->lim.max_output_bytes) {
 		conn_close(c, "output limit exceeded");
 		return;
 	}
-	if (c->out.len >= c->lim.output_high_bytes)
+	if (out_pending(c) >= c->lim.output_high_bytes)
 		c->output_was_full = true;
 	flush_output(c);
 	update_events(c);
@@ -349,7 +375,7 @@ void conn_flush(struct conn *c)
 
 bool conn_output_full(const struct conn *c)
 {
-	return c->out.len >= c->lim.output_high_bytes;
+	return out_pending(c) >= c->lim.output_high_bytes;
 }
 
 void conn_pause_input(struct conn *c)
@@ -407,7 +433,7 @@ void conn_start_tls(struct conn *c, SSL_CTX *ctx)
 	SSL_CTX_up_ref(ctx);
 	c->starttls_ctx = ctx;
 	buf_free(&c->in);
-	if (c->out.len == 0)
+	if (out_pending(c) == 0)
 		switch_to_tls(c);
 	update_events(c);
 }
@@ -459,8 +485,9 @@ void conn_close(struct conn *c, const char *reason)
 		return;
 	if (reason == NULL)
 		reason = c->close_reason != NULL ? c->close_reason : "closed";
-	if (c->out.len > 0 && (c->ssl == NULL || c->tls_ready)) {
-		ssize_t n = c->tr->write(c, c->out.data, c->out.len);
+	if (out_pending(c) > 0 && (c->ssl == NULL || c->tls_ready)) {
+		ssize_t n = c->tr->write(c, c->out.data + c->out_off,
+		                         out_pending(c));
 		if (n > 0)
 			c->out_bytes += (uint64_t)n;
 	}

@@ -6,7 +6,9 @@
  * case-folded (i;unicode-casemap), against the folded string. They
  * look at the header text the index keeps with the searchable text
  * ("name: value" lines, so decoded and folded already); only a message
- * without it has its header read from its file. SENT* use the Date
+ * without it has its header read from its file. A header key at the
+ * top of the program narrows the messages through the trigram index as
+ * BODY and TEXT do (see below). SENT* use the Date
  * field (its own day; an unreadable one counts as the internal date, as
  * RFC 5256 does for SORT), from the derived data in the index.
  *
@@ -295,30 +297,38 @@ static bool match_content(const struct search_key *key, void *ctx)
 	}
 }
 
-/* A BODY/TEXT key at the top of the program (one the whole program
- * needs to match), or NULL. */
+/* The key at the top of the program (one the whole program needs to
+ * match) that the trigram index narrows best: a BODY, TEXT or header
+ * key with the longest string; NULL if there is none. */
 static const struct search_key *top_text_key(const struct search_program *p)
 {
+	const struct search_key *best = NULL;
 	for (size_t i = 0; i < p->root.child_count; i++) {
 		const struct search_key *k = &p->root.children[i];
-		if (k->op == SEARCH_BODY || k->op == SEARCH_TEXT)
-			return k;
+		if ((k->op == SEARCH_BODY || k->op == SEARCH_TEXT ||
+		     k->op == SEARCH_HEADER) &&
+		    k->folded != NULL &&
+		    (best == NULL || k->folded_len > best->folded_len))
+			best = k;
 	}
-	return NULL;
+	return best;
 }
 
 /* The UIDs that can match at all (ascending, malloc'd), or NULL for
- * every message: from the trigram index for a top-level text key. */
+ * every message: from the trigram index, for a top-level key on the
+ * searchable text (header keys match its header part). */
 static uint32_t *candidates(struct imap_search *c, size_t *count_r)
 {
 	const struct search_key *k = top_text_key(&c->prog);
 	uint32_t *uids = NULL;
 	bool all = true;
-	if (k == NULL || k->folded == NULL)
+	if (k == NULL)
 		return NULL;
-	if (store_text_candidates(c->st, c->mailbox_id, k->folded,
-	                          k->op == SEARCH_BODY, &uids, count_r,
-	                          &all) != STORE_OK)
+	enum store_text_part part = k->op == SEARCH_BODY   ? STORE_TEXT_BODY
+	                            : k->op == SEARCH_TEXT ? STORE_TEXT_ALL
+	                                                   : STORE_TEXT_HEADER;
+	if (store_text_candidates(c->st, c->mailbox_id, k->folded, part, &uids,
+	                          count_r, &all) != STORE_OK)
 		all = true;
 	if (all) {
 		free(uids);

@@ -173,7 +173,7 @@ enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
  * contain needle, which the caller narrows. NULL if needle has fewer
  * than three characters. */
 #define TEXT_MAX_TERMS 64
-static char *fts_query(const char *needle, bool body_only)
+static char *fts_query(const char *needle, enum store_text_part part)
 {
 	/* the start of each character, and one past the last */
 	size_t starts[TEXT_MAX_TERMS + 4], n = 0, len = strlen(needle), i;
@@ -188,8 +188,9 @@ static char *fts_query(const char *needle, bool body_only)
 	starts[chars] = i < len ? starts[chars] : len;
 	struct buf b;
 	buf_init(&b, 16 * len + 64);
-	if (body_only)
-		buf_append_str(&b, "body : (");
+	if (part != STORE_TEXT_ALL)
+		buf_append_str(&b, part == STORE_TEXT_BODY ? "body : ("
+		                                           : "header : (");
 	for (size_t t = 0; t + 3 <= chars; t++) {
 		buf_append_str(&b, t == 0 ? "\"" : " AND \"");
 		for (size_t k = starts[t]; k < starts[t + 3]; k++) {
@@ -199,7 +200,7 @@ static char *fts_query(const char *needle, bool body_only)
 		}
 		buf_append_byte(&b, '"');
 	}
-	if (body_only)
+	if (part != STORE_TEXT_ALL)
 		buf_append_byte(&b, ')');
 	char *q = xstrdup(buf_cstr(&b));
 	buf_free(&b);
@@ -235,7 +236,8 @@ static int collect(sqlite3_stmt *s, uint32_t **uids, size_t *n, size_t *cap)
 }
 
 enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
-                                        const char *needle, bool body_only,
+                                        const char *needle,
+                                        enum store_text_part part,
                                         uint32_t **uids_r, size_t *count_r,
                                         bool *all_r)
 {
@@ -243,7 +245,7 @@ enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
 	size_t n = 0, cap = 0;
 	*uids_r = NULL;
 	*count_r = 0;
-	char *query = fts_query(needle, body_only);
+	char *query = fts_query(needle, part);
 	*all_r = query == NULL;
 	if (*all_r)
 		return STORE_OK;

@@ -291,14 +291,21 @@ enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
                                  uint32_t uid, char **header_r,
                                  size_t *header_len_r, char **body_r,
                                  size_t *body_len_r);
-/* Messages that may contain needle (UTF-8) in their searchable body
- * text (or header or body text, unless body_only): those whose indexed
- * text has all of its trigrams, and those with no indexed text at all;
+/* Which of a message's searchable texts a candidate search looks in. */
+enum store_text_part {
+	STORE_TEXT_ALL, /* header or body */
+	STORE_TEXT_BODY,
+	STORE_TEXT_HEADER,
+};
+/* Messages that may contain needle (UTF-8) in the part of their
+ * searchable text: those whose indexed text has all of its trigrams
+ * there, and those with no indexed text at all;
  * ascending UIDs in *uids_r (malloc'd). The caller confirms each, so the
  * answer equals a full scan. A needle of fewer than 3 characters cannot
  * be narrowed: *all_r is set and every message is a candidate. */
 enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
-                                        const char *needle, bool body_only,
+                                        const char *needle,
+                                        enum store_text_part part,
                                         uint32_t **uids_r, size_t *count_r,
                                         bool *all_r);
 

@@ -1061,12 +1061,12 @@ static void put_cache(struct store *st, uint64_t id, uint32_t uid,
 }
 
 static void expect_in(struct store *st, uint64_t id, const char *needle,
-                      bool body_only, const uint32_t *want, size_t n)
+                      enum store_text_part part, const uint32_t *want, size_t n)
 {
 	uint32_t *uids;
 	size_t count;
 	bool all;
-	assert_int_equal(store_text_candidates(st, id, needle, body_only, &uids,
+	assert_int_equal(store_text_candidates(st, id, needle, part, &uids,
 	                                       &count, &all),
 	                 STORE_OK);
 	assert_false(all);
@@ -1079,7 +1079,7 @@ static void expect_in(struct store *st, uint64_t id, const char *needle,
 static void expect_candidates(struct store *st, uint64_t id, const char *needle,
                               const uint32_t *want, size_t n)
 {
-	expect_in(st, id, needle, true, want, n);
+	expect_in(st, id, needle, STORE_TEXT_BODY, want, n);
 }
 
 /* Long and 8-bit needles, and what header and body text each answer. */
@@ -1098,8 +1098,12 @@ static void check_text_columns(struct store *st, uint64_t inbox, uint32_t a,
 	                  1);
 	expect_candidates(st, inbox, "brown", (uint32_t[]){a}, 1);
 	/* header text is found only when not searching the body alone */
-	expect_in(st, inbox, "subject: blob-a", false, (uint32_t[]){a}, 1);
-	expect_in(st, inbox, "subject: blob-a", true, NULL, 0);
+	expect_in(st, inbox, "subject: blob-a", STORE_TEXT_ALL, (uint32_t[]){a},
+	          1);
+	expect_in(st, inbox, "subject: blob-a", STORE_TEXT_BODY, NULL, 0);
+	expect_in(st, inbox, "subject: blob-a", STORE_TEXT_HEADER,
+	          (uint32_t[]){a}, 1);
+	expect_in(st, inbox, "brown", STORE_TEXT_HEADER, NULL, 0);
 	char *h, *bt;
 	size_t hl, bl;
 	assert_int_equal(store_text_get(st, inbox, a, &h, &hl, &bt, &bl),
@@ -1140,9 +1144,9 @@ static void test_cache_and_text(void **state)
 	uint32_t *uids;
 	size_t n;
 	bool all;
-	assert_int_equal(
-	        store_text_candidates(st, inbox, "ox", true, &uids, &n, &all),
-	        STORE_OK);
+	assert_int_equal(store_text_candidates(st, inbox, "ox", STORE_TEXT_BODY,
+	                                       &uids, &n, &all),
+	                 STORE_OK);
 	assert_true(all);
 	/* expunging drops both */
 	struct store_msg *res;

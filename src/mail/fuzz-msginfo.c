@@ -3,13 +3,16 @@
  * The input is taken as a message: its blob must be built and read back
  * with every string inside the blob and the tree deserialisable. The
  * input is also read as a blob as it is, which must fail or give strings
- * inside the input. */
+ * inside the input. The message's searchable texts must be built and
+ * be valid UTF-8, since SQLite's full-text index takes them as text. */
 #include <stdint.h>
 #include <string.h>
 
 #include "core/fuzz.h"
 #include "mail/mime.h"
+#include "mail/charset.h"
 #include "mail/msginfo.h"
+#include "mail/searchtext.h"
 
 static bool inside(const void *s, size_t len, const void *base, size_t size)
 {
@@ -45,6 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(root != NULL);
 	mime_free(&root);
 	buf_free(&blob);
+	struct buf header, body;
+	buf_init(&header, 1 << 24);
+	buf_init(&body, 1 << 24);
+	CHECK(searchtext_build((const char *)data, size, &header, &body) == 0);
+	CHECK(charset_utf8_valid(buf_cstr(&header), header.len));
+	CHECK(charset_utf8_valid(buf_cstr(&body), body.len));
+	buf_free(&header);
+	buf_free(&body);
 	if (msginfo_parse(data, size, &info))
 		check_info(&info, data, size);
 	return 0;

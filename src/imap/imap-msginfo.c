@@ -50,16 +50,19 @@ void imap_derive(const char *msg, size_t len, struct imap_derived *d)
 	char *copy = crlf_copy(msg, len, &len);
 	if (copy != NULL)
 		msg = copy;
-	if (msginfo_build(msg, len, &d->blob) == 0) {
+	struct mime_part *root = mime_parse(msg, len); /* once for both */
+	if (msginfo_build_parsed(msg, len, root, &d->blob) == 0) {
 		d->entry.data = buf_cstr(&d->blob);
 		d->entry.len = d->blob.len;
 	}
-	if (searchtext_build(msg, len, &d->header_text, &d->body_text) == 0) {
+	if (searchtext_build_parsed(msg, root, &d->header_text,
+	                            &d->body_text) == 0) {
 		d->entry.header_text = buf_cstr(&d->header_text);
 		d->entry.header_len = d->header_text.len;
 		d->entry.body_text = buf_cstr(&d->body_text);
 		d->entry.body_len = d->body_text.len;
 	}
+	mime_free(&root);
 	free(copy);
 }
 

@@ -93,9 +93,8 @@ static int write_envelope(struct buf *out, const char *header, size_t len,
 
 /* ENVELOPE, BODY, BODYSTRUCTURE and the tree. */
 static int put_structure(struct buf *out, const char *msg, size_t len,
-                         size_t header_size)
+                         const struct mime_part *root, size_t header_size)
 {
-	struct mime_part *root = mime_parse(msg, len);
 	size_t at = field_begin(out);
 	size_t before = out->len;
 	envelope_write(out, msg, header_size);
@@ -113,7 +112,6 @@ static int put_structure(struct buf *out, const char *msg, size_t len,
 		if (ret == 0)
 			ret = field_end(out, at);
 	}
-	mime_free(&root);
 	return ret;
 }
 
@@ -203,6 +201,15 @@ static bool parse_date(const char *h, size_t hlen, int64_t *date_r, int *tz_r)
 
 int msginfo_build(const char *msg, size_t len, struct buf *out)
 {
+	struct mime_part *root = mime_parse(msg, len);
+	int ret = msginfo_build_parsed(msg, len, root, out);
+	mime_free(&root);
+	return ret;
+}
+
+int msginfo_build_parsed(const char *msg, size_t len,
+                         const struct mime_part *root, struct buf *out)
+{
 	size_t start = out->len;
 	size_t hlen = header_block_size(msg, len);
 	unsigned char fixed[FIXED_LEN] = MAGIC;
@@ -215,7 +222,7 @@ int msginfo_build(const char *msg, size_t len, struct buf *out)
 	put_u64(fixed + MAGIC_LEN + 16, (uint64_t)(int64_t)tz);
 	int ret = buf_append(out, fixed, sizeof(fixed));
 	if (ret == 0)
-		ret = put_structure(out, msg, len, hlen);
+		ret = put_structure(out, msg, len, root, hlen);
 	if (ret == 0)
 		ret = put_fields(out, msg, hlen, &flags);
 	if (ret < 0) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "mail/mime.h"
 
 /* The first address of an address list (RFC 5322 From, To, Cc): the
  * display name RFC 2047-decoded to UTF-8, the local part and the domain,
@@ -59,6 +60,9 @@ struct msginfo {
 /* The blob for the message msg[0..len) appended to out. Returns 0, or
  * -1 if out would pass its cap (out is then unchanged). */
 int msginfo_build(const char *msg, size_t len, struct buf *out);
+/* The same for a message already parsed into root (mime_parse). */
+int msginfo_build_parsed(const char *msg, size_t len,
+                         const struct mime_part *root, struct buf *out);
 
 /* Read the blob data[0..len) into *info (pointing into data, which must
  * outlive it). False if it is not a blob msginfo_build wrote. */

@@ -108,13 +108,18 @@ static int body_text(const struct mime_part *p, const char *msg,
 	return part_text(p, msg, out);
 }
 
+int searchtext_build_parsed(const char *msg, const struct mime_part *root,
+                            struct buf *header, struct buf *body)
+{
+	int ret = header_text(msg + root->offset, root->header_size, header);
+	return ret == 0 ? body_text(root, msg, body) : ret;
+}
+
 int searchtext_build(const char *msg, size_t len, struct buf *header,
                      struct buf *body)
 {
 	struct mime_part *root = mime_parse(msg, len);
-	int ret = header_text(msg + root->offset, root->header_size, header);
-	if (ret == 0)
-		ret = body_text(root, msg, body);
+	int ret = searchtext_build_parsed(msg, root, header, body);
 	mime_free(&root);
 	return ret;
 }

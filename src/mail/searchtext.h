@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "mail/mime.h"
 
 /* Append the texts of the message msg[0..len) to header and body.
  * Returns 0, or -1 if a buffer's cap was reached (the text is then
@@ -21,6 +22,9 @@
 int searchtext_build(const char *msg, size_t len, struct buf *header,
                      struct buf *body);
 
+/* The same for a message already parsed into root (mime_parse). */
+int searchtext_build_parsed(const char *msg, const struct mime_part *root,
+                            struct buf *header, struct buf *body);
 /* A header field's value as the header text holds it: unfolded (the
  * line breaks dropped, the space kept), RFC 2047-decoded and folded;
  * appended to out. 0, or -1 if out's cap was reached. */

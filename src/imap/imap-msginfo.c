@@ -7,70 +7,31 @@
 #include <unistd.h>
 
 #include "core/xalloc.h"
-#include "mail/searchtext.h"
+#include "mail/derive.h"
 
-/* Caps on what one message yields; a message past them has no text in
- * the index (SEARCH then reads it) or no blob (FETCH then parses it). */
-#define DERIVED_MAX_BLOB ((size_t)1 << 26)
-#define DERIVED_MAX_TEXT ((size_t)1 << 28)
 #define FRESH_BATCH 256
-
-static void derived_init(struct imap_derived *d)
-{
-	buf_init(&d->blob, DERIVED_MAX_BLOB);
-	buf_init(&d->header_text, DERIVED_MAX_TEXT);
-	buf_init(&d->body_text, DERIVED_MAX_TEXT);
-	memset(&d->entry, 0, sizeof(d->entry));
-}
-
-/* msg with every bare LF made CR LF, as the store keeps it (offsets in
- * the derived data are the file's); NULL if it has none. */
-static char *crlf_copy(const char *msg, size_t len, size_t *len_r)
-{
-	const char *lf = memchr(msg, '\n', len);
-	while (lf != NULL && lf > msg && lf[-1] == '\r')
-		lf = memchr(lf + 1, '\n', len - (size_t)(lf + 1 - msg));
-	if (lf == NULL)
-		return NULL;
-	struct buf out;
-	buf_init(&out, SIZE_MAX);
-	buf_append(&out, msg, (size_t)(lf - msg));
-	for (const char *p = lf; p < msg + len; p++) {
-		if (*p == '\n' && (p == msg || p[-1] != '\r'))
-			buf_append_byte(&out, '\r');
-		buf_append_byte(&out, (unsigned char)*p);
-	}
-	*len_r = out.len;
-	return (char *)out.data;
-}
+/* a blob computed on first use, as derive.c caps it */
+#define BLOB_MAX ((size_t)1 << 26)
 
 void imap_derive(const char *msg, size_t len, struct imap_derived *d)
 {
-	derived_init(d);
-	char *copy = crlf_copy(msg, len, &len);
-	if (copy != NULL)
-		msg = copy;
-	struct mime_part *root = mime_parse(msg, len); /* once for both */
-	if (msginfo_build_parsed(msg, len, root, &d->blob) == 0) {
-		d->entry.data = buf_cstr(&d->blob);
-		d->entry.len = d->blob.len;
+	derive_message(msg, len, &d->d);
+	memset(&d->entry, 0, sizeof(d->entry));
+	if (d->d.blob_ok) {
+		d->entry.data = buf_cstr(&d->d.blob);
+		d->entry.len = d->d.blob.len;
 	}
-	if (searchtext_build_parsed(msg, root, &d->header_text,
-	                            &d->body_text) == 0) {
-		d->entry.header_text = buf_cstr(&d->header_text);
-		d->entry.header_len = d->header_text.len;
-		d->entry.body_text = buf_cstr(&d->body_text);
-		d->entry.body_len = d->body_text.len;
+	if (d->d.text_ok) {
+		d->entry.header_text = buf_cstr(&d->d.header_text);
+		d->entry.header_len = d->d.header_text.len;
+		d->entry.body_text = buf_cstr(&d->d.body_text);
+		d->entry.body_len = d->d.body_text.len;
 	}
-	mime_free(&root);
-	free(copy);
 }
 
 void imap_derived_free(struct imap_derived *d)
 {
-	buf_free(&d->blob);
-	buf_free(&d->header_text);
-	buf_free(&d->body_text);
+	derived_free(&d->d);
 }
 
 const char *imap_map_message(struct store *st, uint64_t mailbox_id,
@@ -134,18 +95,21 @@ static bool compute(struct imap_msginfo_loader *l, uint32_t uid,
 	const char *msg = imap_map_message(l->st, l->mailbox_id, uid, &len);
 	if (msg == NULL)
 		return false;
-	struct imap_derived d;
-	derived_init(&d);
-	int ret = msginfo_build(msg, len, &d.blob);
+	/* the blob alone: the text is computed when a search needs it */
+	struct imap_derived d = {0};
+	buf_init(&d.d.blob, BLOB_MAX);
+	buf_init(&d.d.header_text, 0);
+	buf_init(&d.d.body_text, 0);
+	int ret = msginfo_build(msg, len, &d.d.blob);
 	imap_unmap_message(msg, len);
 	if (ret < 0) {
 		imap_derived_free(&d);
 		return false;
 	}
-	m->len = d.blob.len;
-	m->blob = xmemdup(buf_cstr(&d.blob), m->len + 1);
+	m->len = d.d.blob.len;
+	m->blob = xmemdup(buf_cstr(&d.d.blob), m->len + 1);
 	d.entry = (struct store_cache_entry){
-	        .uid = uid, .data = buf_cstr(&d.blob), .len = d.blob.len};
+	        .uid = uid, .data = buf_cstr(&d.d.blob), .len = d.d.blob.len};
 	l->fresh = xrealloc(l->fresh, (l->fresh_count + 1) * sizeof(d));
 	l->fresh[l->fresh_count++] = d;
 	if (l->fresh_count == FRESH_BATCH)

@@ -12,13 +12,15 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "mail/derive.h"
 #include "mail/msginfo.h"
 #include "store/store.h"
 
-/* Everything derived from one message, ready for store_append. */
+/* Everything derived from one message (mail/derive.h), ready for
+ * store_append. */
 struct imap_derived {
-	struct buf blob, header_text, body_text;
-	struct store_cache_entry entry; /* points into the buffers */
+	struct derived d;
+	struct store_cache_entry entry; /* points into d */
 };
 void imap_derive(const char *msg, size_t len, struct imap_derived *d);
 void imap_derived_free(struct imap_derived *d);

@@ -223,18 +223,20 @@ enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
 
 /* ---- EXPUNGE ---- */
 
-/* The rows to expunge: \Deleted, and among uids if only_uids. */
+/* The rows to expunge: among uids if only_uids, and with \Deleted
+ * unless any_flags. */
 static enum store_status expunge_select(struct store *st, int64_t id,
                                         const uint32_t *uids, size_t n,
-                                        bool only_uids, struct msgrow **out,
-                                        size_t *count_r)
+                                        bool only_uids, bool any_flags,
+                                        struct msgrow **out, size_t *count_r)
 {
 	sqlite3_stmt *s = db_stmt(st, "SELECT " MSGROW_COLUMNS " FROM message"
 	                              " WHERE mailbox_id = ? AND"
-	                              " (flags & 8) != 0 ORDER BY uid");
+	                              " ((flags & 8) != 0 OR ?) ORDER BY uid");
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, any_flags);
 	size_t alloc = 0, j = 0;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -280,10 +282,10 @@ static enum store_status expunge_rows(struct store *st, struct mbox *m,
 	return ret == STORE_OK ? mbox_update(st, m) : ret;
 }
 
-enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
-                                const uint32_t *uids, size_t uid_count,
-                                bool only_uids, uint32_t **expunged_r,
-                                size_t *count_r)
+static enum store_status expunge(struct store *st, uint64_t mailbox_id,
+                                 const uint32_t *uids, size_t uid_count,
+                                 bool only_uids, bool any_flags,
+                                 uint32_t **expunged_r, size_t *count_r)
 {
 	*expunged_r = NULL;
 	*count_r = 0;
@@ -297,7 +299,8 @@ enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
 	}
 	struct msgrow *rows = NULL;
 	size_t n = 0;
-	ret = expunge_select(st, m.id, uids, uid_count, only_uids, &rows, &n);
+	ret = expunge_select(st, m.id, uids, uid_count, only_uids, any_flags,
+	                     &rows, &n);
 	if (ret == STORE_OK && n > 0)
 		ret = expunge_rows(st, &m, &kw, rows, n);
 	if (ret == STORE_OK && n > 0)
@@ -316,6 +319,23 @@ enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
 	kw_free(&kw);
 	mbox_free(&m);
 	return ret;
+}
+
+enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
+                                const uint32_t *uids, size_t uid_count,
+                                bool only_uids, uint32_t **expunged_r,
+                                size_t *count_r)
+{
+	return expunge(st, mailbox_id, uids, uid_count, only_uids, false,
+	               expunged_r, count_r);
+}
+
+enum store_status store_remove(struct store *st, uint64_t mailbox_id,
+                               const uint32_t *uids, size_t uid_count,
+                               uint32_t **removed_r, size_t *count_r)
+{
+	return expunge(st, mailbox_id, uids, uid_count, true, true, removed_r,
+	               count_r);
 }
 
 /* ---- reading ---- */

@@ -241,6 +241,13 @@ enum store_status store_expunge(struct store *st, uint64_t mailbox_id,
                                 bool only_uids, uint32_t **expunged_r,
                                 size_t *count_r);
 
+/* Remove the given UIDs (ascending) whatever their flags, in one
+ * transaction, as EXPUNGE does (POP3's UPDATE state); *removed_r as
+ * for store_expunge. UIDs that no longer exist are skipped. */
+enum store_status store_remove(struct store *st, uint64_t mailbox_id,
+                               const uint32_t *uids, size_t uid_count,
+                               uint32_t **removed_r, size_t *count_r);
+
 /* Open a message's file for reading: *fd_r (close it) and its size. */
 enum store_status store_open_message(struct store *st, uint64_t mailbox_id,
                                      uint32_t uid, int *fd_r, uint64_t *size_r);

@@ -604,6 +604,29 @@ static void test_expunge(void **state)
 	store_close(&st);
 }
 
+/* store_remove takes exactly the given messages, flags or not. */
+static void test_remove(void **state)
+{
+	struct store *st = open_store();
+	assert_int_equal(store_create(st, "Pop", 0), STORE_OK);
+	uint32_t u[4];
+	for (int i = 0; i < 4; i++)
+		u[i] = append1(st, "Pop", "x\r\n",
+		               i == 1 ? STORE_FLAG_DELETED : 0, NULL);
+	uint64_t id = mbox_id(st, "Pop");
+	uint32_t some[] = {u[0], u[2], 999}, *gone;
+	size_t n;
+	assert_int_equal(store_remove(st, id, some, 3, &gone, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(gone[0], u[0]);
+	assert_int_equal(gone[1], u[2]);
+	free(gone);
+	struct store_status_info info;
+	assert_int_equal(store_status(st, "Pop", &info), STORE_OK);
+	assert_int_equal(info.messages, 2);
+	store_close(&st);
+}
+
 static void test_quota(void **state)
 {
 	set.quota_messages = 2;
@@ -1289,6 +1312,7 @@ int main(void)
 	        T(test_set_flags),
 	        T(test_copy_move),
 	        T(test_expunge),
+	        T(test_remove),
 	        T(test_quota),
 	        T(test_new_dir),
 	        T(test_index_loss),

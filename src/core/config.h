@@ -27,6 +27,14 @@ struct config {
 	unsigned int max_literal_bytes;
 	unsigned int max_output_bytes;
 	unsigned int max_bad_commands;
+	/* [pop3] */
+	char *pop3_listen;
+	char *pop3_tls_listen;
+	unsigned int pop3_prelogin_timeout_s;
+	unsigned int pop3_autologout_s;
+	unsigned int pop3_max_connections_per_ip;
+	unsigned int pop3_max_bad_commands;
+	unsigned int pop3_login_delay_s;
 	/* [store] */
 	uint64_t quota_storage; /* bytes; 0: unlimited */
 	unsigned int quota_messages;

@@ -45,15 +45,14 @@
  * usage errors exit 64. Output: a short report, then one
  * `RESULT key=value ...` line.
  */
+#include "bench-common.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -62,14 +61,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #define FETCH_EXIT_PROTO 1
 #define FETCH_EXIT_USAGE 64
 #define FETCH_MAX_CONNS 256
-#define FETCH_READ_BYTES (256 * 1024)
 #define FETCH_BASE_TIME 1767225600 /* 2026-01-01 00:00:00 UTC */
 #define FETCH_MSGID_HOST "@mail.example.org>"
 
@@ -84,8 +80,7 @@ enum fetch_mode {
 
 struct options {
 	enum fetch_mode mode;
-	const char *host;
-	const char *port;
+	struct bench_target target;
 	const char *user;
 	const char *pass;
 	const char *mailbox;
@@ -107,13 +102,11 @@ struct options {
 	const char *dump;
 	long rss_pid;
 	const char *rss_child;
-	unsigned long timeout_ms;
 };
 
 static struct options opt = {
         .mode = MODE_FILL,
-        .host = "127.0.0.1",
-        .port = "143",
+        .target = {.host = "127.0.0.1", .port = "143", .timeout_ms = 600000},
         .mailbox = "INBOX",
         .conns = 1,
         .count = 1,
@@ -123,177 +116,14 @@ static struct options opt = {
         .expect = -1,
         .expect_size = -1,
         .rss_pid = -1,
-        .timeout_ms = 600000,
 };
-
-struct samples {
-	uint64_t *v; /* nanoseconds */
-	size_t len, cap;
-};
-
-struct conn {
-	int fd;
-	int id;
-	char *rbuf;
-	size_t rstart, rend;
-	char *line; /* the current response, small literals inlined */
-	size_t llen, lcap;
-	size_t skip_over;  /* literals longer than this are counted only */
-	long skipped_last; /* size of the last skipped literal, or -1 */
-	uint64_t bytes_in; /* everything read from the socket */
-	unsigned tag;
-	char tagbuf[16];
-	char caps[2048]; /* " CAP1 CAP2 ... " in upper case */
-};
-
-typedef void line_fn(struct conn *c, const char *line, size_t len, void *ctx);
-
-/* ---- helpers -------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
-__attribute__((noreturn));
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("imap-fetch: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(FETCH_EXIT_PROTO);
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	void *q = realloc(p, size);
-
-	if (q == NULL)
-		fail("out of memory");
-	return q;
-}
-
-static void samples_add(struct samples *s, uint64_t ns)
-{
-	if (s->len == s->cap) {
-		s->cap = s->cap == 0 ? 64 : s->cap * 2;
-		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
-	}
-	s->v[s->len++] = ns;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median (lower of the middle two) in seconds; sorts s. 0 if empty. */
-static double median_s(struct samples *s)
-{
-	if (s->len == 0)
-		return 0.0;
-	qsort(s->v, s->len, sizeof(*s->v), cmp_u64);
-	return (double)s->v[(s->len - 1) / 2] / 1e9;
-}
-
-static double min_s(const struct samples *s)
-{
-	return s->len ? (double)s->v[0] / 1e9 : 0.0;
-}
-
-static double max_s(const struct samples *s)
-{
-	return s->len ? (double)s->v[s->len - 1] / 1e9 : 0.0;
-}
-
-/* ---- message buffer ------------------------------------------------- */
-
-struct msgbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void mb_put(struct msgbuf *m, const char *s, size_t n)
-{
-	if (m->len + n + 1 > m->cap) {
-		m->cap = (m->len + n + 1) * 2;
-		m->p = xrealloc(m->p, m->cap);
-	}
-	memcpy(m->p + m->len, s, n);
-	m->len += n;
-	m->p[m->len] = '\0';
-}
-
-static void mb_str(struct msgbuf *m, const char *s)
-{
-	mb_put(m, s, strlen(s));
-}
-
-static void mb_printf(struct msgbuf *m, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static void mb_printf(struct msgbuf *m, const char *fmt, ...)
-{
-	char tmp[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		fail("line too long");
-	mb_put(m, tmp, (size_t)n);
-}
 
 /* ---- corpus: vocabulary and plan ------------------------------------ */
 
-static uint64_t rng_next(uint64_t *x)
-{
-	/* splitmix64 */
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static unsigned rng_below(uint64_t *x, unsigned n)
 {
-	return (unsigned)(rng_next(x) % n);
+	return (unsigned)(bench_rng_next(x) % n);
 }
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *const vocab[] = {
-        "the",       "report",    "meeting",  "quarter",    "budget",
-        "team",      "project",   "schedule", "review",     "draft",
-        "please",    "attached",  "thanks",   "update",     "server",
-        "mailbox",   "customer",  "release",  "notes",      "question",
-        "answer",    "friday",    "monday",   "invoice",    "travel",
-        "plan",      "results",   "number",   "agreed",     "soon",
-        "and",       "for",       "with",     "about",      "next",
-        "week",      "send",      "call",     "office",     "contract",
-        "figures",   "slides",    "deadline", "approval",   "support",
-        "ticket",    "issue",     "fixed",    "deploy",     "backup",
-        "network",   "printer",   "lunch",    "holiday",    "training",
-        "workshop",  "agenda",    "minutes",  "follow",     "status",
-        "pending",   "confirmed", "morning",  "evening",    "weekend",
-        "database",  "migration", "testing",  "feedback",   "proposal",
-        "estimate",  "supplier",  "order",    "delivery",   "warehouse",
-        "marketing", "campaign",  "website",  "newsletter", "survey",
-};
 
 /* Non-ASCII words for quoted-printable bodies (UTF-8). */
 static const char *const vocab_utf8[] = {
@@ -377,7 +207,7 @@ struct plan {
 /* Between lo and hi, small sizes more likely (lo + (hi - lo) r^2). */
 static size_t draw_size(uint64_t *rng, size_t lo, size_t hi)
 {
-	double r = (double)(rng_next(rng) >> 11) / 9007199254740992.0;
+	double r = (double)(bench_rng_next(rng) >> 11) / 9007199254740992.0;
 
 	return lo + (size_t)((double)(hi - lo) * r * r);
 }
@@ -390,7 +220,7 @@ static void plan_sender(struct plan *p)
 		p->sender = SENDER_COMMON;
 	} else if (rng_below(&p->rng, 10) == 0) {
 		p->sender = SENDER_UTF8;
-		p->name = rng_below(&p->rng, COUNT(utf8_names));
+		p->name = rng_below(&p->rng, BENCH_COUNT(utf8_names));
 	} else {
 		p->sender = SENDER_PLAIN;
 		p->name = rng_below(&p->rng, 24 * 24);
@@ -405,7 +235,7 @@ static void plan_make(struct plan *p, unsigned long idx)
 	p->idx = idx;
 	p->rng = ((uint64_t)opt.seed << 40) ^ (idx * 0x100000001b3ULL);
 	plan_sender(p);
-	for (size_t i = 0; i < COUNT(markers); i++)
+	for (size_t i = 0; i < BENCH_COUNT(markers); i++)
 		if (rng_below(&p->rng, markers[i].one_in) == 0)
 			p->marker_bits |= 1u << i;
 	s = rng_below(&p->rng, 100);
@@ -427,7 +257,7 @@ static void plan_make(struct plan *p, unsigned long idx)
 
 /* ---- corpus: headers ------------------------------------------------ */
 
-static void put_b64(struct msgbuf *m, const unsigned char *s, size_t n)
+static void put_b64(struct bench_buf *m, const unsigned char *s, size_t n)
 {
 	static const char tab[] =
 	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
@@ -445,41 +275,44 @@ static void put_b64(struct msgbuf *m, const unsigned char *s, size_t n)
 		out[1] = tab[(v >> 12) & 63];
 		out[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
 		out[3] = i + 2 < n ? tab[v & 63] : '=';
-		mb_put(m, out, 4);
+		bench_buf_put(m, out, 4);
 	}
 }
 
 /* An RFC 2047 Q encoded-word of UTF-8 text s. */
-static void put_qword(struct msgbuf *m, const char *s)
+static void put_qword(struct bench_buf *m, const char *s)
 {
-	mb_str(m, "=?UTF-8?Q?");
+	bench_buf_str(m, "=?UTF-8?Q?");
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
 
 		if (ch == ' ')
-			mb_str(m, "_");
+			bench_buf_str(m, "_");
 		else if (ch >= 0x80 || ch == '=' || ch == '?' || ch == '_')
-			mb_printf(m, "=%02X", ch);
+			bench_buf_printf(m, "=%02X", ch);
 		else
-			mb_put(m, s, 1);
+			bench_buf_put(m, s, 1);
 	}
-	mb_str(m, "?=");
+	bench_buf_str(m, "?=");
 }
 
-static void put_from(struct msgbuf *m, const struct plan *p)
+static void put_from(struct bench_buf *m, const struct plan *p)
 {
 	switch (p->sender) {
 	case SENDER_RARE:
-		mb_str(m, "From: Quentin Zabriskie <qz@zabriskie.example>\r\n");
+		bench_buf_str(
+		        m,
+		        "From: Quentin Zabriskie <qz@zabriskie.example>\r\n");
 		return;
 	case SENDER_COMMON:
-		mb_str(m,
-		       "From: \"Martin Okonkwo\" <m.okonkwo@example.net>\r\n");
+		bench_buf_str(
+		        m,
+		        "From: \"Martin Okonkwo\" <m.okonkwo@example.net>\r\n");
 		return;
 	case SENDER_UTF8:
-		mb_str(m, "From: ");
+		bench_buf_str(m, "From: ");
 		put_qword(m, utf8_names[p->name]);
-		mb_printf(m, " <intl%u@example.de>\r\n", p->name);
+		bench_buf_printf(m, " <intl%u@example.de>\r\n", p->name);
 		return;
 	case SENDER_PLAIN:
 		break;
@@ -487,31 +320,32 @@ static void put_from(struct msgbuf *m, const struct plan *p)
 	const char *f = first_names[p->name % 24],
 	           *l = last_names[p->name / 24];
 
-	mb_printf(m, "From: \"%s %s\" <%c.%s@corp%u.example.com>\r\n", f, l,
-	          tolower((unsigned char)f[0]), l, p->name % 7);
+	bench_buf_printf(m, "From: \"%s %s\" <%c.%s@corp%u.example.com>\r\n", f,
+	                 l, tolower((unsigned char)f[0]), l, p->name % 7);
 }
 
-static void put_rcpts(struct msgbuf *m, struct plan *p)
+static void put_rcpts(struct bench_buf *m, struct plan *p)
 {
-	mb_str(m, "To: \"Bench User\" <bench@example.com>");
+	bench_buf_str(m, "To: \"Bench User\" <bench@example.com>");
 	for (unsigned i = 1; i < p->to_count; i++) {
 		unsigned n = rng_below(&p->rng, 24 * 24);
 
-		mb_printf(m, ",\r\n\t%s %s <%s@team.example.com>",
-		          first_names[n % 24], last_names[n / 24],
-		          first_names[n % 24]);
+		bench_buf_printf(m, ",\r\n\t%s %s <%s@team.example.com>",
+		                 first_names[n % 24], last_names[n / 24],
+		                 first_names[n % 24]);
 	}
-	mb_str(m, "\r\n");
+	bench_buf_str(m, "\r\n");
 	if (p->cc)
-		mb_printf(m, "Cc: %s <list%u@lists.example.org>\r\n",
-		          vocab[rng_below(&p->rng, COUNT(vocab))],
-		          rng_below(&p->rng, 50));
+		bench_buf_printf(
+		        m, "Cc: %s <list%u@lists.example.org>\r\n",
+		        bench_words[rng_below(&p->rng, BENCH_WORD_COUNT)],
+		        rng_below(&p->rng, 50));
 }
 
-static void put_subject(struct msgbuf *m, struct plan *p)
+static void put_subject(struct bench_buf *m, struct plan *p)
 {
-	const char *a = vocab[rng_below(&p->rng, COUNT(vocab))];
-	const char *b = vocab[rng_below(&p->rng, COUNT(vocab))];
+	const char *a = bench_words[rng_below(&p->rng, BENCH_WORD_COUNT)];
+	const char *b = bench_words[rng_below(&p->rng, BENCH_WORD_COUNT)];
 	char text[256];
 
 	if (p->subj_b64) {
@@ -519,20 +353,20 @@ static void put_subject(struct msgbuf *m, struct plan *p)
 		         "%s \xc3\x9c"
 		         "bersicht: %s f\xc3\xbcr %s",
 		         p->reply ? "AW:" : "Info", a, b);
-		mb_str(m, "Subject: =?UTF-8?B?");
+		bench_buf_str(m, "Subject: =?UTF-8?B?");
 		put_b64(m, (const unsigned char *)text, strlen(text));
-		mb_str(m, "?=\r\n");
+		bench_buf_str(m, "?=\r\n");
 		return;
 	}
-	mb_printf(m, "Subject: %s%s %s, item %lu\r\n", p->reply ? "Re: " : "",
-	          a, b, p->idx);
+	bench_buf_printf(m, "Subject: %s%s %s, item %lu\r\n",
+	                 p->reply ? "Re: " : "", a, b, p->idx);
 }
 
-static void put_date(struct msgbuf *m, struct plan *p)
+static void put_date(struct bench_buf *m, struct plan *p)
 {
 	time_t t = (time_t)(FETCH_BASE_TIME + (time_t)p->idx * 300 +
 	                    rng_below(&p->rng, 300));
-	unsigned z = rng_below(&p->rng, COUNT(zones));
+	unsigned z = rng_below(&p->rng, BENCH_COUNT(zones));
 	int sign = zones[z][0] == '-' ? -1 : 1;
 	long off = sign *
 	           (atol(zones[z] + 1) / 100 * 3600 + atol(zones[z] + 3) * 60);
@@ -542,30 +376,32 @@ static void put_date(struct msgbuf *m, struct plan *p)
 	t += off;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S", &tm);
-	mb_printf(m, "Date: %s %s\r\n", date, zones[z]);
+	bench_buf_printf(m, "Date: %s %s\r\n", date, zones[z]);
 }
 
-static void put_headers(struct msgbuf *m, struct plan *p)
+static void put_headers(struct bench_buf *m, struct plan *p)
 {
-	mb_printf(m,
-	          "Return-Path: <bounce-%lu@example.net>\r\n"
-	          "Received: from mail.example.net (mail.example.net "
-	          "[192.0.2.%lu])\r\n\tby mx.example.com (Postfix) with "
-	          "ESMTPS id 4Q%08" PRIX64 "\r\n\tfor <bench@example.com>\r\n",
-	          p->idx, p->idx % 250 + 1,
-	          (uint64_t)(rng_next(&p->rng) & 0xffffffffU));
+	bench_buf_printf(m,
+	                 "Return-Path: <bounce-%lu@example.net>\r\n"
+	                 "Received: from mail.example.net (mail.example.net "
+	                 "[192.0.2.%lu])\r\n\tby mx.example.com (Postfix) with "
+	                 "ESMTPS id 4Q%08" PRIX64
+	                 "\r\n\tfor <bench@example.com>\r\n",
+	                 p->idx, p->idx % 250 + 1,
+	                 (uint64_t)(bench_rng_next(&p->rng) & 0xffffffffU));
 	put_date(m, p);
 	put_from(m, p);
 	put_rcpts(m, p);
 	put_subject(m, p);
-	mb_printf(m, "Message-ID: <%lu.%08" PRIx64 FETCH_MSGID_HOST "\r\n",
-	          p->idx, rng_next(&p->rng) & 0xffffffffU);
+	bench_buf_printf(m,
+	                 "Message-ID: <%lu.%08" PRIx64 FETCH_MSGID_HOST "\r\n",
+	                 p->idx, bench_rng_next(&p->rng) & 0xffffffffU);
 	if (p->reply && p->idx > 0)
-		mb_printf(m,
-		          "In-Reply-To: <ref.%lu@lists.example.org>\r\n"
-		          "References: <ref.%lu@lists.example.org>\r\n",
-		          p->idx - 1, p->idx - 1);
-	mb_str(m, "MIME-Version: 1.0\r\n");
+		bench_buf_printf(m,
+		                 "In-Reply-To: <ref.%lu@lists.example.org>\r\n"
+		                 "References: <ref.%lu@lists.example.org>\r\n",
+		                 p->idx - 1, p->idx - 1);
+	bench_buf_str(m, "MIME-Version: 1.0\r\n");
 }
 
 /* ---- corpus: bodies ------------------------------------------------- */
@@ -573,9 +409,9 @@ static void put_headers(struct msgbuf *m, struct plan *p)
 /* The decoded text of p: lines of words, paragraphs, markers planted at
  * one random point. UTF-8 words only if p->qp. Returns the bits of the
  * markers it planted: none if the point fell in the last word. */
-static unsigned gen_text(struct msgbuf *t, struct plan *p)
+static unsigned gen_text(struct bench_buf *t, struct plan *p)
 {
-	size_t plant_at = rng_next(&p->rng) % p->text_bytes, width;
+	size_t plant_at = bench_rng_next(&p->rng) % p->text_bytes, width;
 	bool planted = false;
 
 	width = p->qp ? 150 : 72;
@@ -584,30 +420,34 @@ static unsigned gen_text(struct msgbuf *t, struct plan *p)
 		size_t start = t->len;
 
 		while (t->len - start < width) {
-			const char *w = vocab[rng_below(&p->rng, COUNT(vocab))];
+			const char *w = bench_words[rng_below(
+			        &p->rng, BENCH_WORD_COUNT)];
 
 			if (p->qp && rng_below(&p->rng, 12) == 0)
-				w = vocab_utf8[rng_below(&p->rng,
-				                         COUNT(vocab_utf8))];
+				w = vocab_utf8[rng_below(
+				        &p->rng, BENCH_COUNT(vocab_utf8))];
 			if (!planted && t->len >= plant_at) {
-				for (size_t i = 0; i < COUNT(markers); i++)
+				for (size_t i = 0; i < BENCH_COUNT(markers);
+				     i++)
 					if (p->marker_bits & (1u << i))
-						mb_printf(t, "%s ",
-						          markers[i].word);
+						bench_buf_printf(
+						        t, "%s ",
+						        markers[i].word);
 				planted = true;
 			}
-			mb_printf(t, "%s%s", w,
-			          rng_below(&p->rng, 14) == 0 ? ". " : " ");
+			bench_buf_printf(t, "%s%s", w,
+			                 rng_below(&p->rng, 14) == 0 ? ". "
+			                                             : " ");
 		}
 		t->len--; /* the last space */
-		mb_str(t, rng_below(&p->rng, 6) == 0 ? "\n\n" : "\n");
+		bench_buf_str(t, rng_below(&p->rng, 6) == 0 ? "\n\n" : "\n");
 	}
 	return planted ? p->marker_bits : 0;
 }
 
 /* One decoded line (no line end) as quoted-printable, soft breaks at 76
  * columns (RFC 2045 6.7). */
-static void put_qp_line(struct msgbuf *m, const char *s, size_t n)
+static void put_qp_line(struct bench_buf *m, const char *s, size_t n)
 {
 	size_t col = 0;
 
@@ -618,91 +458,93 @@ static void put_qp_line(struct msgbuf *m, const char *s, size_t n)
 		size_t w = lit ? 1 : 3;
 
 		if (col + w > 75) {
-			mb_str(m, "=\r\n");
+			bench_buf_str(m, "=\r\n");
 			col = 0;
 		}
 		if (lit)
-			mb_put(m, s + i, 1);
+			bench_buf_put(m, s + i, 1);
 		else
-			mb_printf(m, "=%02X", ch);
+			bench_buf_printf(m, "=%02X", ch);
 		col += w;
 	}
-	mb_str(m, "\r\n");
+	bench_buf_str(m, "\r\n");
 }
 
 /* Text t ("\n" lines) in CRLF lines, quoted-printable if qp; html wraps
  * each paragraph in <p>. */
-static void put_text(struct msgbuf *m, const struct msgbuf *t, bool qp,
+static void put_text(struct bench_buf *m, const struct bench_buf *t, bool qp,
                      bool html)
 {
 	const char *s = t->p, *end = t->p + t->len;
 
 	if (html)
-		mb_str(m, "<html><body>\r\n");
+		bench_buf_str(m, "<html><body>\r\n");
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
 
 		if (html && n > 0)
-			mb_str(m, "<p>");
+			bench_buf_str(m, "<p>");
 		if (qp)
 			put_qp_line(m, s, n);
 		else
-			mb_printf(m, "%.*s\r\n", (int)n, s);
+			bench_buf_printf(m, "%.*s\r\n", (int)n, s);
 		s += n + 1;
 	}
 	if (html)
-		mb_str(m, "</body></html>\r\n");
+		bench_buf_str(m, "</body></html>\r\n");
 }
 
-static void put_text_part(struct msgbuf *m, const struct msgbuf *t,
+static void put_text_part(struct bench_buf *m, const struct bench_buf *t,
                           const struct plan *p, bool html)
 {
-	mb_printf(m,
-	          "Content-Type: text/%s; charset=%s\r\n"
-	          "Content-Transfer-Encoding: %s\r\n\r\n",
-	          html ? "html" : "plain", p->qp ? "utf-8" : "us-ascii",
-	          p->qp ? "quoted-printable" : "7bit");
+	bench_buf_printf(m,
+	                 "Content-Type: text/%s; charset=%s\r\n"
+	                 "Content-Transfer-Encoding: %s\r\n\r\n",
+	                 html ? "html" : "plain", p->qp ? "utf-8" : "us-ascii",
+	                 p->qp ? "quoted-printable" : "7bit");
 	put_text(m, t, p->qp, html);
 }
 
-static void put_attachment(struct msgbuf *m, struct plan *p, size_t bytes)
+static void put_attachment(struct bench_buf *m, struct plan *p, size_t bytes)
 {
 	unsigned char raw[57];
 
-	mb_printf(m,
-	          "Content-Type: application/pdf; name=\"report-%lu.pdf\"\r\n"
-	          "Content-Disposition: attachment; "
-	          "filename=\"report-%lu.pdf\"\r\n"
-	          "Content-Transfer-Encoding: base64\r\n\r\n",
-	          p->idx, p->idx);
+	bench_buf_printf(
+	        m,
+	        "Content-Type: application/pdf; name=\"report-%lu.pdf\"\r\n"
+	        "Content-Disposition: attachment; "
+	        "filename=\"report-%lu.pdf\"\r\n"
+	        "Content-Transfer-Encoding: base64\r\n\r\n",
+	        p->idx, p->idx);
 	while (bytes > 0) {
 		size_t n = bytes < sizeof(raw) ? bytes : sizeof(raw);
 
 		for (size_t i = 0; i < n; i++)
-			raw[i] = (unsigned char)rng_next(&p->rng);
+			raw[i] = (unsigned char)bench_rng_next(&p->rng);
 		put_b64(m, raw, n);
-		mb_str(m, "\r\n");
+		bench_buf_str(m, "\r\n");
 		bytes -= n;
 	}
 }
 
-static void put_alternative(struct msgbuf *m, const struct msgbuf *t,
+static void put_alternative(struct bench_buf *m, const struct bench_buf *t,
                             const struct plan *p, const char *b)
 {
-	mb_printf(m,
-	          "Content-Type: multipart/alternative; boundary=\"%s\"\r\n"
-	          "\r\n--%s\r\n",
-	          b, b);
+	bench_buf_printf(
+	        m,
+	        "Content-Type: multipart/alternative; boundary=\"%s\"\r\n"
+	        "\r\n--%s\r\n",
+	        b, b);
 	put_text_part(m, t, p, false);
-	mb_printf(m, "\r\n--%s\r\n", b);
+	bench_buf_printf(m, "\r\n--%s\r\n", b);
 	put_text_part(m, t, p, true);
-	mb_printf(m, "\r\n--%s--\r\n", b);
+	bench_buf_printf(m, "\r\n--%s--\r\n", b);
 }
 
 /* Corpus message idx into m (reset first), CRLF line ends. Returns the
  * bits of the markers its text has. */
-static unsigned corpus_build(struct msgbuf *m, struct msgbuf *t,
+static unsigned corpus_build(struct bench_buf *m, struct bench_buf *t,
                              unsigned long idx)
 {
 	struct plan p;
@@ -723,24 +565,25 @@ static unsigned corpus_build(struct msgbuf *m, struct msgbuf *t,
 		put_alternative(m, t, &p, b2);
 		return planted;
 	}
-	mb_printf(m,
-	          "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
-	          "This is a multi-part message in MIME format.\r\n"
-	          "\r\n--%s\r\n",
-	          b1, b1);
+	bench_buf_printf(
+	        m,
+	        "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+	        "This is a multi-part message in MIME format.\r\n"
+	        "\r\n--%s\r\n",
+	        b1, b1);
 	if (p.shape == SHAPE_NESTED)
 		put_alternative(m, t, &p, b2);
 	else
 		put_text_part(m, t, &p, false);
-	mb_printf(m, "\r\n--%s\r\n", b1);
+	bench_buf_printf(m, "\r\n--%s\r\n", b1);
 	put_attachment(m, &p, p.attach_bytes);
-	mb_printf(m, "\r\n--%s--\r\n", b1);
+	bench_buf_printf(m, "\r\n--%s--\r\n", b1);
 	return planted;
 }
 
 /* Message idx of exactly `size` bytes: a short text part and a base64
  * attachment, padded in the epilogue. */
-static void sized_build(struct msgbuf *m, unsigned long idx, size_t size)
+static void sized_build(struct bench_buf *m, unsigned long idx, size_t size)
 {
 	struct plan p;
 	char b[64];
@@ -751,32 +594,33 @@ static void sized_build(struct msgbuf *m, unsigned long idx, size_t size)
 	m->len = 0;
 	put_headers(m, &p);
 	snprintf(b, sizeof(b), "=_sized_%lu", idx);
-	mb_printf(m,
-	          "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
-	          "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-	          "The file you asked for, %lu bytes in all.\r\n\r\n--%s\r\n"
-	          "Content-Type: application/octet-stream\r\n"
-	          "Content-Transfer-Encoding: base64\r\n\r\n",
-	          b, b, (unsigned long)size, b);
+	bench_buf_printf(
+	        m,
+	        "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+	        "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+	        "The file you asked for, %lu bytes in all.\r\n\r\n--%s\r\n"
+	        "Content-Type: application/octet-stream\r\n"
+	        "Content-Transfer-Encoding: base64\r\n\r\n",
+	        b, b, (unsigned long)size, b);
 	tail = strlen(b) + 8 + 2; /* "\r\n--B--\r\n" and a line end */
 	while (m->len + 78 + tail <= size) {
 		unsigned char raw[57];
 
 		for (size_t i = 0; i < sizeof(raw); i++)
-			raw[i] = (unsigned char)rng_next(&p.rng);
+			raw[i] = (unsigned char)bench_rng_next(&p.rng);
 		put_b64(m, raw, sizeof(raw));
-		mb_str(m, "\r\n");
+		bench_buf_str(m, "\r\n");
 	}
-	mb_printf(m, "\r\n--%s--\r\n", b);
+	bench_buf_printf(m, "\r\n--%s--\r\n", b);
 	if (m->len + 2 > size)
-		fail("--size %zu is too small", size);
+		bench_fail("--size %zu is too small", size);
 	while (m->len + 2 < size)
-		mb_put(m, ".", 1);
-	mb_str(m, "\r\n");
+		bench_buf_put(m, ".", 1);
+	bench_buf_str(m, "\r\n");
 }
 
 /* Returns the bits of the markers the message has. */
-static unsigned message_build(struct msgbuf *m, struct msgbuf *t,
+static unsigned message_build(struct bench_buf *m, struct bench_buf *t,
                               unsigned long idx)
 {
 	if (opt.size > 0) {
@@ -788,341 +632,14 @@ static unsigned message_build(struct msgbuf *m, struct msgbuf *t,
 
 /* ---- connection ----------------------------------------------------- */
 
-static void conn_connect(struct conn *c)
+static void conn_login(struct bench_conn *c, int id)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-	struct timeval tv = {.tv_sec = (time_t)(opt.timeout_ms / 1000),
-	                     .tv_usec = (long)(opt.timeout_ms % 1000) * 1000};
-	int one = 1, rc;
-
-	rc = getaddrinfo(opt.host, opt.port, &hints, &res);
-	if (rc != 0)
-		fail("%s:%s: %s", opt.host, opt.port, gai_strerror(rc));
-	c->fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, res->ai_addr, res->ai_addrlen) < 0)
-		fail("connect %s:%s: %s", opt.host, opt.port, strerror(errno));
-	freeaddrinfo(res);
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	c->rbuf = xrealloc(NULL, FETCH_READ_BYTES);
-	c->rstart = c->rend = 0;
+	bench_conn_login(c, id, &opt.target, opt.user, opt.pass);
 }
 
-static void conn_fill(struct conn *c)
+static long select_mailbox(struct bench_conn *c, uint64_t *ns_r)
 {
-	ssize_t n;
-
-	if (c->rstart == c->rend)
-		c->rstart = c->rend = 0;
-	if (c->rend == FETCH_READ_BYTES) {
-		memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
-		c->rend -= c->rstart;
-		c->rstart = 0;
-	}
-	n = read(c->fd, c->rbuf + c->rend, FETCH_READ_BYTES - c->rend);
-	if (n == 0)
-		fail("conn %d: server closed the connection", c->id);
-	if (n < 0)
-		fail("conn %d: read: %s", c->id,
-		     errno == EAGAIN ? "timeout" : strerror(errno));
-	c->rend += (size_t)n;
-	c->bytes_in += (uint64_t)n;
-}
-
-static void line_put(struct conn *c, const char *p, size_t n)
-{
-	if (c->llen + n + 1 > c->lcap) {
-		c->lcap = (c->llen + n + 1) * 2;
-		c->line = xrealloc(c->line, c->lcap);
-	}
-	memcpy(c->line + c->llen, p, n);
-	c->llen += n;
-	c->line[c->llen] = '\0';
-}
-
-/* Append one raw line (without CRLF) to c->line. */
-static void conn_raw_line(struct conn *c)
-{
-	for (;;) {
-		char *p = c->rbuf + c->rstart;
-		char *lf = memchr(p, '\n', c->rend - c->rstart);
-
-		if (lf != NULL) {
-			size_t n = (size_t)(lf - p);
-
-			line_put(c, p, n);
-			c->rstart += n + 1;
-			/* the CR may have come in the previous read */
-			if (c->llen > 0 && c->line[c->llen - 1] == '\r')
-				c->line[--c->llen] = '\0';
-			return;
-		}
-		line_put(c, p, c->rend - c->rstart);
-		c->rstart = c->rend = 0;
-		conn_fill(c);
-	}
-}
-
-/* The length n of a literal {n} or {n+} ending c->line, or -1. */
-static long line_literal(const struct conn *c, size_t from)
-{
-	const char *s = c->line + from, *end = c->line + c->llen;
-	const char *open;
-
-	if (end == s || end[-1] != '}')
-		return -1;
-	open = memrchr(s, '{', (size_t)(end - s));
-	if (open == NULL)
-		return -1;
-	return strtol(open + 1, NULL, 10);
-}
-
-/* Consume a literal of lit bytes: inlined into c->line, or only counted
- * when it is longer than c->skip_over (then c->line keeps "{n}"). */
-static void conn_literal(struct conn *c, long lit)
-{
-	bool skip = c->skip_over > 0 && (size_t)lit > c->skip_over;
-
-	if (skip)
-		c->skipped_last = lit;
-	while (lit > 0) {
-		size_t n = c->rend - c->rstart;
-
-		if (n == 0) {
-			conn_fill(c);
-			continue;
-		}
-		if (n > (size_t)lit)
-			n = (size_t)lit;
-		if (!skip)
-			line_put(c, c->rbuf + c->rstart, n);
-		c->rstart += n;
-		lit -= (long)n;
-	}
-}
-
-/* Read one whole response into c->line. */
-static void conn_read(struct conn *c)
-{
-	size_t from = 0;
-	long lit;
-
-	c->llen = 0;
-	c->skipped_last = -1;
-	for (;;) {
-		conn_raw_line(c);
-		lit = line_literal(c, from);
-		if (lit < 0)
-			return;
-		conn_literal(c, lit);
-		from = c->llen;
-	}
-}
-
-static void conn_send(struct conn *c, const void *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(c->fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			fail("conn %d: write: %s", c->id, strerror(errno));
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-}
-
-static const char *conn_next_tag(struct conn *c)
-{
-	snprintf(c->tagbuf, sizeof(c->tagbuf), "a%u", ++c->tag);
-	return c->tagbuf;
-}
-
-/* Handle one response: 0 for an untagged one (passed to fn), 1 for the
- * tagged OK of the last command, 2 for its NO (only if no_ok). Fails on
- * anything else. */
-static int conn_dispatch(struct conn *c, line_fn *fn, void *ctx, bool no_ok)
-{
-	size_t tl = strlen(c->tagbuf);
-
-	if (c->line[0] == '*') {
-		if (strncasecmp(c->line, "* BYE", 5) == 0)
-			fail("conn %d: %s", c->id, c->line);
-		if (fn != NULL)
-			fn(c, c->line, c->llen, ctx);
-		return 0;
-	}
-	if (strncmp(c->line, c->tagbuf, tl) == 0 && c->line[tl] == ' ') {
-		if (strncasecmp(c->line + tl + 1, "OK", 2) == 0)
-			return 1;
-		if (no_ok && strncasecmp(c->line + tl + 1, "NO", 2) == 0)
-			return 2;
-		fail("conn %d: %.300s", c->id, c->line);
-	}
-	fail("conn %d: unexpected response: %.200s", c->id, c->line);
-}
-
-/* Send "TAG <cmd>\r\n" and wait for the tagged answer: true if OK, false
- * if NO and no_ok (anything else fails). */
-static bool conn_cmd_v(struct conn *c, line_fn *fn, void *ctx, bool no_ok,
-                       const char *fmt, va_list ap)
-{
-	char buf[2048];
-	int n = snprintf(buf, sizeof(buf), "%s ", conn_next_tag(c));
-	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 2, fmt, ap);
-	int r;
-
-	if (m < 0 || (size_t)(n + m) >= sizeof(buf) - 2)
-		fail("command too long");
-	memcpy(buf + n + m, "\r\n", 2);
-	conn_send(c, buf, (size_t)(n + m + 2));
-	do {
-		conn_read(c);
-		r = conn_dispatch(c, fn, ctx, no_ok);
-	} while (r == 0);
-	return r == 1;
-}
-
-static void conn_cmd(struct conn *c, line_fn *fn, void *ctx, const char *fmt,
-                     ...) __attribute__((format(printf, 4, 5)));
-
-static void conn_cmd(struct conn *c, line_fn *fn, void *ctx, const char *fmt,
-                     ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	conn_cmd_v(c, fn, ctx, false, fmt, ap);
-	va_end(ap);
-}
-
-static bool conn_try(struct conn *c, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static bool conn_try(struct conn *c, const char *fmt, ...)
-{
-	va_list ap;
-	bool ok;
-
-	va_start(ap, fmt);
-	ok = conn_cmd_v(c, NULL, NULL, true, fmt, ap);
-	va_end(ap);
-	return ok;
-}
-
-static void on_capability(struct conn *c, const char *line, size_t len,
-                          void *ctx)
-{
-	(void)ctx;
-	if (strncasecmp(line, "* CAPABILITY ", 13) != 0)
-		return;
-	snprintf(c->caps, sizeof(c->caps), " %.*s ", (int)(len - 13),
-	         line + 13);
-	for (char *p = c->caps; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
-}
-
-static bool conn_has_cap(const struct conn *c, const char *cap)
-{
-	char want[64];
-
-	snprintf(want, sizeof(want), " %s ", cap);
-	return strstr(c->caps, want) != NULL;
-}
-
-/* Quote s as an IMAP quoted string into dst. */
-static void imap_quote(char *dst, size_t size, const char *s)
-{
-	size_t n = 0;
-
-	dst[n++] = '"';
-	for (; *s != '\0' && n + 3 < size; s++) {
-		if (*s == '"' || *s == '\\')
-			dst[n++] = '\\';
-		dst[n++] = *s;
-	}
-	dst[n++] = '"';
-	dst[n] = '\0';
-}
-
-/* Connect, read the greeting, LOGIN, learn the capabilities. */
-static void conn_login(struct conn *c, int id)
-{
-	char u[300], p[300];
-
-	c->id = id;
-	conn_connect(c);
-	conn_read(c);
-	if (strncasecmp(c->line, "* OK", 4) != 0)
-		fail("conn %d: greeting: %.200s", c->id, c->line);
-	imap_quote(u, sizeof(u), opt.user);
-	imap_quote(p, sizeof(p), opt.pass);
-	conn_cmd(c, NULL, NULL, "LOGIN %s %s", u, p);
-	conn_cmd(c, on_capability, NULL, "CAPABILITY");
-}
-
-static void conn_logout(struct conn *c)
-{
-	char cmd[32];
-	int n = snprintf(cmd, sizeof(cmd), "%s LOGOUT\r\n", conn_next_tag(c));
-
-	conn_send(c, cmd, (size_t)n);
-	do
-		conn_read(c);
-	while (strncasecmp(c->line, "* BYE", 5) == 0 ||
-	       !conn_dispatch(c, NULL, NULL, false));
-	close(c->fd);
-	free(c->rbuf);
-	free(c->line);
-}
-
-static void on_exists(struct conn *c, const char *line, size_t len, void *ctx)
-{
-	const char *sp;
-
-	(void)c;
-	(void)len;
-	if (line[0] != '*' || line[1] != ' ')
-		return;
-	sp = strchr(line + 2, ' ');
-	if (sp != NULL && strcasecmp(sp, " EXISTS") == 0)
-		*(long *)ctx = strtol(line + 2, NULL, 10);
-}
-
-/* SELECT --mailbox: its size; the time taken in *ns_r. */
-static long select_mailbox(struct conn *c, uint64_t *ns_r)
-{
-	char mbox[300];
-	long exists = -1;
-	uint64_t t0;
-
-	imap_quote(mbox, sizeof(mbox), opt.mailbox);
-	t0 = now_ns();
-	conn_cmd(c, on_exists, &exists, "SELECT %s", mbox);
-	*ns_r = now_ns() - t0;
-	if (exists < 0)
-		fail("SELECT gave no EXISTS");
-	if (opt.expect >= 0 && exists != opt.expect)
-		fail("SELECT: %ld messages, expected %ld", exists, opt.expect);
-	return exists;
-}
-
-/* Number of the FETCH response in line, or 0 if it is none. Sets *rest
- * to what follows "FETCH (". */
-static unsigned long fetch_seq(const char *line, const char **rest)
-{
-	const char *sp;
-
-	if (line[0] != '*' || line[1] != ' ' ||
-	    !isdigit((unsigned char)line[2]))
-		return 0;
-	sp = strchr(line + 2, ' ');
-	if (sp == NULL || strncasecmp(sp, " FETCH (", 8) != 0)
-		return 0;
-	*rest = sp + 8;
-	return strtoul(line + 2, NULL, 10);
+	return bench_select(c, opt.mailbox, opt.expect, ns_r);
 }
 
 /* ---- fill ------------------------------------------------------------ */
@@ -1134,32 +651,11 @@ struct fill_conn {
 	uint64_t bytes;
 };
 
-static void on_status(struct conn *c, const char *line, size_t len, void *ctx)
-{
-	const char *p = strcasestr(line, "MESSAGES ");
-
-	(void)c;
-	(void)len;
-	if (strncasecmp(line, "* STATUS ", 9) == 0 && p != NULL)
-		*(long *)ctx = strtol(p + 9, NULL, 10);
-}
-
 /* Messages in --mailbox, creating it first if it does not exist. */
 static long mailbox_messages(void)
 {
-	struct conn c = {0};
-	char mbox[300];
-	long n = -1;
-
-	conn_login(&c, 0);
-	imap_quote(mbox, sizeof(mbox), opt.mailbox);
-	if (strcasecmp(opt.mailbox, "INBOX") != 0)
-		(void)conn_try(&c, "CREATE %s", mbox);
-	conn_cmd(&c, on_status, &n, "STATUS %s (MESSAGES)", mbox);
-	conn_logout(&c);
-	if (n < 0)
-		fail("STATUS gave no MESSAGES count");
-	return n;
+	return bench_mailbox_messages(&opt.target, opt.user, opt.pass,
+	                              opt.mailbox, true);
 }
 
 /* Flags of message idx: most seen, some flagged, some new. */
@@ -1178,18 +674,18 @@ static const char *fill_flags(unsigned long idx)
 }
 
 /* Wait for tagged answers until at most `keep` commands are in flight. */
-static void fill_drain(struct conn *c, unsigned long *inflight,
+static void fill_drain(struct bench_conn *c, unsigned long *inflight,
                        unsigned long keep)
 {
 	while (*inflight > keep) {
-		conn_read(c);
+		bench_conn_read(c);
 		if (c->line[0] == '*')
 			continue;
 		const char *sp = strchr(c->line, ' ');
 
 		if (c->line[0] != 'a' || sp == NULL ||
 		    strncasecmp(sp, " OK", 3) != 0)
-			fail("conn %d: APPEND: %.300s", c->id, c->line);
+			bench_fail("conn %d: APPEND: %.300s", c->id, c->line);
 		(*inflight)--;
 	}
 }
@@ -1197,35 +693,36 @@ static void fill_drain(struct conn *c, unsigned long *inflight,
 static void *fill_run(void *arg)
 {
 	struct fill_conn *fc = arg;
-	struct conn c = {0};
-	struct msgbuf m = {0}, t = {0}, out = {0};
+	struct bench_conn c = {0};
+	struct bench_buf m = {0}, t = {0}, out = {0};
 	char mbox[300];
 	unsigned long inflight = 0, idx = fc->from;
 
 	conn_login(&c, fc->id);
-	if (!conn_has_cap(&c, "LITERAL+"))
-		fail("the server has no LITERAL+");
-	if (opt.batch > 1 && !conn_has_cap(&c, "MULTIAPPEND"))
-		fail("the server has no MULTIAPPEND (give --batch 1)");
-	imap_quote(mbox, sizeof(mbox), opt.mailbox);
+	if (!bench_conn_has_cap(&c, "LITERAL+"))
+		bench_fail("the server has no LITERAL+");
+	if (opt.batch > 1 && !bench_conn_has_cap(&c, "MULTIAPPEND"))
+		bench_fail("the server has no MULTIAPPEND (give --batch 1)");
+	bench_imap_quote(mbox, sizeof(mbox), opt.mailbox);
 	while (idx < fc->to) {
 		out.len = 0;
-		mb_printf(&out, "%s APPEND %s", conn_next_tag(&c), mbox);
+		bench_buf_printf(&out, "%s APPEND %s", bench_conn_next_tag(&c),
+		                 mbox);
 		for (unsigned long b = 0; b < opt.batch && idx < fc->to;
 		     b++, idx++) {
 			message_build(&m, &t, idx);
-			mb_printf(&out, " %s {%zu+}\r\n", fill_flags(idx),
-			          m.len);
-			mb_put(&out, m.p, m.len);
+			bench_buf_printf(&out, " %s {%zu+}\r\n",
+			                 fill_flags(idx), m.len);
+			bench_buf_put(&out, m.p, m.len);
 			fc->bytes += m.len;
 		}
-		mb_str(&out, "\r\n");
-		conn_send(&c, out.p, out.len);
+		bench_buf_str(&out, "\r\n");
+		bench_conn_send(&c, out.p, out.len);
 		inflight++;
 		fill_drain(&c, &inflight, opt.window - 1);
 	}
 	fill_drain(&c, &inflight, 0);
-	conn_logout(&c);
+	bench_conn_logout(&c);
 	free(m.p);
 	free(t.p);
 	free(out.p);
@@ -1234,25 +731,23 @@ static void *fill_run(void *arg)
 
 static void run_fill(void)
 {
-	struct fill_conn *fc = calloc(opt.conns, sizeof(*fc));
+	struct fill_conn *fc = bench_xcalloc(opt.conns, sizeof(*fc));
 	long before = mailbox_messages(), after;
-	uint64_t t0 = now_ns(), bytes = 0;
+	uint64_t t0 = bench_now_ns(), bytes = 0;
 	double secs;
 
-	if (fc == NULL)
-		fail("out of memory");
 	for (unsigned long i = 0; i < opt.conns; i++) {
 		fc[i].id = (int)i;
 		fc[i].from = opt.first + opt.count * i / opt.conns;
 		fc[i].to = opt.first + opt.count * (i + 1) / opt.conns;
 		if (pthread_create(&fc[i].thread, NULL, fill_run, &fc[i]))
-			fail("pthread_create failed");
+			bench_fail("pthread_create failed");
 	}
 	for (unsigned long i = 0; i < opt.conns; i++) {
 		pthread_join(fc[i].thread, NULL);
 		bytes += fc[i].bytes;
 	}
-	secs = (double)(now_ns() - t0) / 1e9;
+	secs = (double)(bench_now_ns() - t0) / 1e9;
 	after = mailbox_messages();
 	printf("fill: %s, %lu messages (%.1f MB) over %lu connections, "
 	       "window %lu, batch %lu: %.2f s, %.0f msgs/s\n",
@@ -1264,8 +759,8 @@ static void run_fill(void)
 	       opt.mailbox, opt.count, bytes, opt.conns, opt.window, opt.batch,
 	       secs, (double)opt.count / secs, before, after);
 	if (after - before != (long)opt.count)
-		fail("mailbox grew by %ld, expected %lu", after - before,
-		     opt.count);
+		bench_fail("mailbox grew by %ld, expected %lu", after - before,
+		           opt.count);
 	free(fc);
 }
 
@@ -1308,11 +803,12 @@ static void dump_line(FILE *f, long idx, const char *s)
 	fputc('\n', f);
 }
 
-static void on_envelope(struct conn *c, const char *line, size_t len, void *ctx)
+static void on_envelope(struct bench_conn *c, const char *line, size_t len,
+                        void *ctx)
 {
 	struct env_state *s = ctx;
 	const char *rest;
-	unsigned long seq = fetch_seq(line, &rest);
+	unsigned long seq = bench_fetch_seq(line, &rest);
 
 	(void)c;
 	(void)len;
@@ -1335,16 +831,18 @@ static void on_envelope(struct conn *c, const char *line, size_t len, void *ctx)
 }
 
 /* One FETCH 1:* (ENVELOPE BODYSTRUCTURE); checks the count. */
-static uint64_t envelope_once(struct conn *c, long exists, struct env_state *s)
+static uint64_t envelope_once(struct bench_conn *c, long exists,
+                              struct env_state *s)
 {
-	uint64_t t0 = now_ns(), ns;
+	uint64_t t0 = bench_now_ns(), ns;
 
-	conn_cmd(c, on_envelope, s, "FETCH 1:* (ENVELOPE BODYSTRUCTURE)");
-	ns = now_ns() - t0;
+	bench_conn_cmd(c, on_envelope, s, "FETCH 1:* (ENVELOPE BODYSTRUCTURE)");
+	ns = bench_now_ns() - t0;
 	if (s->fetches != (unsigned long)exists || s->incomplete > 0)
-		fail("FETCH 1:* (ENVELOPE BODYSTRUCTURE): %lu FETCH responses "
-		     "(%lu without both items), mailbox has %ld",
-		     s->fetches, s->incomplete, exists);
+		bench_fail("FETCH 1:* (ENVELOPE BODYSTRUCTURE): %lu FETCH "
+		           "responses "
+		           "(%lu without both items), mailbox has %ld",
+		           s->fetches, s->incomplete, exists);
 	return ns;
 }
 
@@ -1356,14 +854,14 @@ static FILE *open_out(const char *path)
 		return NULL;
 	f = fopen(path, "w");
 	if (f == NULL)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	return f;
 }
 
 static void run_envelope(void)
 {
-	struct conn c = {0};
-	struct samples warm = {0};
+	struct bench_conn c = {0};
+	struct bench_samples warm = {0};
 	uint64_t sel_ns, first = 0, b0 = 0, bytes = 0;
 	long exists;
 
@@ -1379,7 +877,7 @@ static void run_envelope(void)
 		if (i == 0)
 			first = ns;
 		else
-			samples_add(&warm, ns);
+			bench_samples_add(&warm, ns);
 	}
 	if (opt.map != NULL || opt.dump != NULL) {
 		struct env_state s = {.map = open_out(opt.map),
@@ -1387,21 +885,22 @@ static void run_envelope(void)
 
 		envelope_once(&c, exists, &s);
 		if ((s.map && fclose(s.map)) || (s.dump && fclose(s.dump)))
-			fail("writing --map/--dump failed");
+			bench_fail("writing --map/--dump failed");
 	}
-	conn_logout(&c);
-	double med = median_s(&warm);
+	bench_conn_logout(&c);
+	double med = bench_median_s(&warm);
 
 	printf("envelope: %s, %ld messages, SELECT %.1f ms, response %.1f MB\n"
 	       "  first FETCH %.3f s; %zu more: median %.3f s (min %.3f, max "
 	       "%.3f)\n",
 	       opt.mailbox, exists, (double)sel_ns / 1e6, (double)bytes / 1e6,
-	       (double)first / 1e9, warm.len, med, min_s(&warm), max_s(&warm));
+	       (double)first / 1e9, warm.len, med, bench_min_s(&warm),
+	       bench_max_s(&warm));
 	printf("RESULT mode=envelope messages=%ld select_ms=%.2f "
 	       "response_bytes=%" PRIu64 " first_s=%.4f warm_runs=%zu "
 	       "warm_p50_s=%.4f warm_min_s=%.4f warm_max_s=%.4f\n",
 	       exists, (double)sel_ns / 1e6, bytes, (double)first / 1e9,
-	       warm.len, med, min_s(&warm), max_s(&warm));
+	       warm.len, med, bench_min_s(&warm), bench_max_s(&warm));
 	free(warm.v);
 }
 
@@ -1420,7 +919,7 @@ static long rss_target(void)
 		return opt.rss_pid;
 	d = opendir("/proc");
 	if (d == NULL)
-		fail("/proc: %s", strerror(errno));
+		bench_fail("/proc: %s", strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		char path[300], buf[1024], comm[64];
 		long ppid;
@@ -1451,7 +950,8 @@ static long rss_target(void)
 	}
 	closedir(d);
 	if (best < 0)
-		fail("no process %s under pid %ld", opt.rss_child, opt.rss_pid);
+		bench_fail("no process %s under pid %ld", opt.rss_child,
+		           opt.rss_pid);
 	return best;
 }
 
@@ -1483,7 +983,7 @@ static void rss_reset(long pid)
 	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", pid);
 	f = fopen(path, "w");
 	if (f == NULL || fputs("5", f) < 0 || fclose(f) != 0)
-		fail("%s: cannot reset the peak RSS", path);
+		bench_fail("%s: cannot reset the peak RSS", path);
 }
 
 struct body_state {
@@ -1492,13 +992,14 @@ struct body_state {
 	uint64_t bytes; /* literal bytes */
 };
 
-static void on_body(struct conn *c, const char *line, size_t len, void *ctx)
+static void on_body(struct bench_conn *c, const char *line, size_t len,
+                    void *ctx)
 {
 	struct body_state *s = ctx;
 	const char *rest;
 
 	(void)len;
-	if (fetch_seq(line, &rest) == 0)
+	if (bench_fetch_seq(line, &rest) == 0)
 		return;
 	s->fetches++;
 	if (c->skipped_last < 0 || strcasestr(rest, "BODY[] {") == NULL) {
@@ -1511,21 +1012,23 @@ static void on_body(struct conn *c, const char *line, size_t len, void *ctx)
 }
 
 /* One run over the mailbox: FETCH n BODY[] per message, or one range. */
-static uint64_t body_once(struct conn *c, long exists, struct body_state *s)
+static uint64_t body_once(struct bench_conn *c, long exists,
+                          struct body_state *s)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 
 	if (opt.range)
-		conn_cmd(c, on_body, s, "FETCH 1:* BODY[]");
+		bench_conn_cmd(c, on_body, s, "FETCH 1:* BODY[]");
 	else
 		for (long n = 1; n <= exists; n++)
-			conn_cmd(c, on_body, s, "FETCH %ld BODY[]", n);
-	uint64_t ns = now_ns() - t0;
+			bench_conn_cmd(c, on_body, s, "FETCH %ld BODY[]", n);
+	uint64_t ns = bench_now_ns() - t0;
 
 	if (s->fetches != (unsigned long)exists || s->bad_size > 0)
-		fail("FETCH BODY[]: %lu responses, %lu of the wrong size or "
-		     "form, mailbox has %ld",
-		     s->fetches, s->bad_size, exists);
+		bench_fail(
+		        "FETCH BODY[]: %lu responses, %lu of the wrong size or "
+		        "form, mailbox has %ld",
+		        s->fetches, s->bad_size, exists);
 	return ns;
 }
 
@@ -1534,8 +1037,9 @@ struct rss_figures {
 	long peak_kb;   /* largest VmHWM after a run */
 };
 
-static void body_runs(struct conn *c, long exists, struct samples *lat,
-                      uint64_t *bytes_r, struct rss_figures *rss)
+static void body_runs(struct bench_conn *c, long exists,
+                      struct bench_samples *lat, uint64_t *bytes_r,
+                      struct rss_figures *rss)
 {
 	long pid = opt.rss_pid >= 0 ? rss_target() : -1;
 
@@ -1549,7 +1053,7 @@ static void body_runs(struct conn *c, long exists, struct samples *lat,
 			if (kb > rss->before_kb)
 				rss->before_kb = kb;
 		}
-		samples_add(lat, body_once(c, exists, &s));
+		bench_samples_add(lat, body_once(c, exists, &s));
 		*bytes_r = s.bytes;
 		if (pid >= 0) {
 			long kb = proc_kb(pid, "VmHWM");
@@ -1562,8 +1066,8 @@ static void body_runs(struct conn *c, long exists, struct samples *lat,
 
 static void run_body(void)
 {
-	struct conn c = {0};
-	struct samples lat = {0};
+	struct bench_conn c = {0};
+	struct bench_samples lat = {0};
 	struct rss_figures rss = {-1, -1};
 	uint64_t sel_ns, bytes = 0;
 	long exists;
@@ -1572,23 +1076,23 @@ static void run_body(void)
 	c.skip_over = 1; /* count every literal; BODY[] is the only one */
 	exists = select_mailbox(&c, &sel_ns);
 	body_runs(&c, exists, &lat, &bytes, &rss);
-	conn_logout(&c);
-	double med = median_s(&lat), mbs = (double)bytes / 1e6 / med;
+	bench_conn_logout(&c);
+	double med = bench_median_s(&lat), mbs = (double)bytes / 1e6 / med;
 
 	printf("body: %s, %ld messages, %.1f MB per run, %s\n"
 	       "  %zu runs: median %.3f s = %.1f MB/s (min %.3f s, max %.3f "
 	       "s)\n",
 	       opt.mailbox, exists, (double)bytes / 1e6,
 	       opt.range ? "one FETCH 1:* BODY[]" : "one FETCH n BODY[] each",
-	       lat.len, med, mbs, min_s(&lat), max_s(&lat));
+	       lat.len, med, mbs, bench_min_s(&lat), bench_max_s(&lat));
 	if (rss.peak_kb >= 0)
 		printf("  server RSS: %ld kB before, peak %ld kB\n",
 		       rss.before_kb, rss.peak_kb);
 	printf("RESULT mode=body messages=%ld bytes_per_run=%" PRIu64
 	       " range=%d runs=%zu p50_s=%.4f min_s=%.4f max_s=%.4f "
 	       "mb_per_s=%.1f rss_before_kb=%ld rss_peak_kb=%ld\n",
-	       exists, bytes, opt.range, lat.len, med, min_s(&lat), max_s(&lat),
-	       mbs, rss.before_kb, rss.peak_kb);
+	       exists, bytes, opt.range, lat.len, med, bench_min_s(&lat),
+	       bench_max_s(&lat), mbs, rss.before_kb, rss.peak_kb);
 	free(lat.v);
 }
 
@@ -1599,7 +1103,8 @@ struct numbers {
 	size_t len, cap;
 };
 
-static void on_search(struct conn *c, const char *line, size_t len, void *ctx)
+static void on_search(struct bench_conn *c, const char *line, size_t len,
+                      void *ctx)
 {
 	struct numbers *r = ctx;
 	const char *p = line + 8;
@@ -1616,7 +1121,7 @@ static void on_search(struct conn *c, const char *line, size_t len, void *ctx)
 			break;
 		if (r->len == r->cap) {
 			r->cap = r->cap ? r->cap * 2 : 1024;
-			r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
+			r->v = bench_xrealloc(r->v, r->cap * sizeof(*r->v));
 		}
 		r->v[r->len++] = v;
 		p = end;
@@ -1633,7 +1138,7 @@ static int cmp_ulong(const void *a, const void *b)
 
 /* SEARCH [CHARSET c] KEY VALUE, the value as a literal if it has 8-bit
  * bytes (LITERAL+ when offered). */
-static uint64_t search_once(struct conn *c, struct numbers *r)
+static uint64_t search_once(struct bench_conn *c, struct numbers *r)
 {
 	char charset[80] = "", value[600];
 	bool bit8 = false;
@@ -1643,17 +1148,18 @@ static uint64_t search_once(struct conn *c, struct numbers *r)
 		bit8 |= (unsigned char)*p >= 0x80;
 	if (opt.charset != NULL)
 		snprintf(charset, sizeof(charset), "CHARSET %s ", opt.charset);
-	if (bit8 && !conn_has_cap(c, "LITERAL+"))
-		fail("an 8-bit search value needs LITERAL+");
+	if (bit8 && !bench_conn_has_cap(c, "LITERAL+"))
+		bench_fail("an 8-bit search value needs LITERAL+");
 	if (bit8)
 		snprintf(value, sizeof(value), "{%zu+}\r\n%s",
 		         strlen(opt.value), opt.value);
 	else
-		imap_quote(value, sizeof(value), opt.value);
+		bench_imap_quote(value, sizeof(value), opt.value);
 	r->len = 0;
-	t0 = now_ns();
-	conn_cmd(c, on_search, r, "SEARCH %s%s %s", charset, opt.key, value);
-	uint64_t ns = now_ns() - t0;
+	t0 = bench_now_ns();
+	bench_conn_cmd(c, on_search, r, "SEARCH %s%s %s", charset, opt.key,
+	               value);
+	uint64_t ns = bench_now_ns() - t0;
 
 	qsort(r->v, r->len, sizeof(*r->v), cmp_ulong);
 	return ns;
@@ -1668,43 +1174,44 @@ static void write_numbers(const struct numbers *r)
 	for (size_t i = 0; i < r->len; i++)
 		fprintf(f, "%lu\n", r->v[i]);
 	if (fclose(f) != 0)
-		fail("%s: write failed", opt.out);
+		bench_fail("%s: write failed", opt.out);
 }
 
 static void run_search(void)
 {
-	struct conn c = {0};
-	struct samples warm = {0};
+	struct bench_conn c = {0};
+	struct bench_samples warm = {0};
 	struct numbers first = {0}, r = {0};
 	uint64_t sel_ns, first_ns = 0;
 	long exists;
 
 	if (opt.key == NULL || opt.value == NULL)
-		fail("search needs --key and --value");
+		bench_fail("search needs --key and --value");
 	conn_login(&c, 0);
 	exists = select_mailbox(&c, &sel_ns);
 	first_ns = search_once(&c, &first);
 	for (unsigned long i = 1; i < opt.count; i++) {
-		samples_add(&warm, search_once(&c, &r));
+		bench_samples_add(&warm, search_once(&c, &r));
 		if (r.len != first.len ||
 		    memcmp(r.v, first.v, r.len * sizeof(*r.v)) != 0)
-			fail("SEARCH run %lu: %zu matches, the first run %zu",
-			     i + 1, r.len, first.len);
+			bench_fail("SEARCH run %lu: %zu matches, the first run "
+			           "%zu",
+			           i + 1, r.len, first.len);
 	}
-	conn_logout(&c);
+	bench_conn_logout(&c);
 	write_numbers(&first);
-	double med = median_s(&warm);
+	double med = bench_median_s(&warm);
 
 	printf("search: %s %s %s, %ld messages: %zu match\n"
 	       "  first %.4f s; %zu more: median %.4f s (min %.4f, max %.4f)\n",
 	       opt.charset ? opt.charset : "-", opt.key, opt.value, exists,
-	       first.len, (double)first_ns / 1e9, warm.len, med, min_s(&warm),
-	       max_s(&warm));
+	       first.len, (double)first_ns / 1e9, warm.len, med,
+	       bench_min_s(&warm), bench_max_s(&warm));
 	printf("RESULT mode=search messages=%ld matches=%zu first_s=%.4f "
 	       "warm_runs=%zu warm_p50_s=%.4f warm_min_s=%.4f "
 	       "warm_max_s=%.4f\n",
 	       exists, first.len, (double)first_ns / 1e9, warm.len, med,
-	       min_s(&warm), max_s(&warm));
+	       bench_min_s(&warm), bench_max_s(&warm));
 	free(first.v);
 	free(r.v);
 	free(warm.v);
@@ -1714,9 +1221,9 @@ static void run_search(void)
 
 static void run_info(void)
 {
-	unsigned long mark[COUNT(markers)] = {0}, shapes[4] = {0};
+	unsigned long mark[BENCH_COUNT(markers)] = {0}, shapes[4] = {0};
 	unsigned long rare = 0, common = 0, muller = 0;
-	struct msgbuf m = {0}, t = {0};
+	struct bench_buf m = {0}, t = {0};
 	uint64_t bytes = 0;
 
 	for (unsigned long i = 0; i < opt.count; i++) {
@@ -1724,7 +1231,7 @@ static void run_info(void)
 		unsigned bits = message_build(&m, &t, opt.first + i);
 
 		plan_make(&p, opt.first + i);
-		for (size_t k = 0; k < COUNT(markers); k++)
+		for (size_t k = 0; k < BENCH_COUNT(markers); k++)
 			mark[k] += (bits >> k) & 1;
 		shapes[p.shape]++;
 		rare += p.sender == SENDER_RARE;
@@ -1746,7 +1253,7 @@ static void run_info(void)
 
 static void run_show(void)
 {
-	struct msgbuf m = {0}, t = {0};
+	struct bench_buf m = {0}, t = {0};
 
 	message_build(&m, &t, opt.first);
 	fwrite(m.p, 1, m.len, stdout);
@@ -1782,39 +1289,19 @@ static void usage(FILE *f)
 	        "  --timeout MS       per-read timeout (600000)\n");
 }
 
-static unsigned long parse_num(const char *s, const char *what,
-                               unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "imap-fetch: bad %s: %s\n", what, s);
-		exit(FETCH_EXIT_USAGE);
-	}
-	return v;
-}
-
 static enum fetch_mode parse_mode(const char *s)
 {
 	static const char *const names[] = {"fill",   "envelope", "body",
 	                                    "search", "info",     "show"};
 
-	for (int i = 0; i < (int)COUNT(names); i++)
+	for (int i = 0; i < (int)BENCH_COUNT(names); i++)
 		if (strcmp(s, names[i]) == 0)
 			return (enum fetch_mode)i;
-	fprintf(stderr, "imap-fetch: unknown mode %s\n", s);
-	exit(FETCH_EXIT_USAGE);
+	bench_usage_fail("unknown mode %s", s);
 }
 
 enum {
-	OPT_HOST = 256,
-	OPT_PORT,
-	OPT_USER,
-	OPT_PASS,
-	OPT_MAILBOX,
+	OPT_MAILBOX = BENCH_OPT_OWN,
 	OPT_FIRST,
 	OPT_WINDOW,
 	OPT_BATCH,
@@ -1831,7 +1318,6 @@ enum {
 	OPT_OUT,
 	OPT_MAP,
 	OPT_DUMP,
-	OPT_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -1839,10 +1325,7 @@ static const struct option long_opts[] = {
         {"conns", required_argument, NULL, 'c'},
         {"count", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
-        {"host", required_argument, NULL, OPT_HOST},
-        {"port", required_argument, NULL, OPT_PORT},
-        {"user", required_argument, NULL, OPT_USER},
-        {"pass", required_argument, NULL, OPT_PASS},
+        BENCH_TARGET_OPTIONS,
         {"mailbox", required_argument, NULL, OPT_MAILBOX},
         {"first", required_argument, NULL, OPT_FIRST},
         {"window", required_argument, NULL, OPT_WINDOW},
@@ -1860,7 +1343,6 @@ static const struct option long_opts[] = {
         {"out", required_argument, NULL, OPT_OUT},
         {"map", required_argument, NULL, OPT_MAP},
         {"dump", required_argument, NULL, OPT_DUMP},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {NULL, 0, NULL, 0},
 };
 
@@ -1869,37 +1351,35 @@ static bool parse_num_opt(int ch, const char *arg)
 {
 	switch (ch) {
 	case 'c':
-		opt.conns = parse_num(arg, "conns", 1, FETCH_MAX_CONNS);
+		opt.conns = bench_parse_num(arg, "conns", 1, FETCH_MAX_CONNS);
 		return true;
 	case 'n':
-		opt.count = parse_num(arg, "count", 1, 100000000);
+		opt.count = bench_parse_num(arg, "count", 1, 100000000);
 		return true;
 	case OPT_FIRST:
-		opt.first = parse_num(arg, "first", 0, 1UL << 40);
+		opt.first = bench_parse_num(arg, "first", 0, 1UL << 40);
 		return true;
 	case OPT_WINDOW:
-		opt.window = parse_num(arg, "window", 1, 10000);
+		opt.window = bench_parse_num(arg, "window", 1, 10000);
 		return true;
 	case OPT_BATCH:
-		opt.batch = parse_num(arg, "batch", 1, 10000);
+		opt.batch = bench_parse_num(arg, "batch", 1, 10000);
 		return true;
 	case OPT_SIZE:
-		opt.size = parse_num(arg, "size", 1, 1UL << 31);
+		opt.size = bench_parse_num(arg, "size", 1, 1UL << 31);
 		return true;
 	case OPT_SEED:
-		opt.seed = parse_num(arg, "seed", 0, UINT32_MAX);
+		opt.seed = bench_parse_num(arg, "seed", 0, UINT32_MAX);
 		return true;
 	case OPT_EXPECT:
-		opt.expect = (long)parse_num(arg, "expect", 0, LONG_MAX);
+		opt.expect = (long)bench_parse_num(arg, "expect", 0, LONG_MAX);
 		return true;
 	case OPT_EXPECT_SIZE:
-		opt.expect_size = (long)parse_num(arg, "size", 0, LONG_MAX);
+		opt.expect_size =
+		        (long)bench_parse_num(arg, "size", 0, LONG_MAX);
 		return true;
 	case OPT_RSS_PID:
-		opt.rss_pid = (long)parse_num(arg, "pid", 1, INT_MAX);
-		return true;
-	case OPT_TIMEOUT:
-		opt.timeout_ms = parse_num(arg, "timeout", 1, 86400000);
+		opt.rss_pid = (long)bench_parse_num(arg, "pid", 1, INT_MAX);
 		return true;
 	default:
 		return false;
@@ -1909,25 +1389,22 @@ static bool parse_num_opt(int ch, const char *arg)
 static void parse_opt(int ch, const char *arg)
 {
 	const char **str[] = {
-	        [OPT_HOST - OPT_HOST] = &opt.host,
-	        [OPT_PORT - OPT_HOST] = &opt.port,
-	        [OPT_USER - OPT_HOST] = &opt.user,
-	        [OPT_PASS - OPT_HOST] = &opt.pass,
-	        [OPT_MAILBOX - OPT_HOST] = &opt.mailbox,
-	        [OPT_RSS_CHILD - OPT_HOST] = &opt.rss_child,
-	        [OPT_KEY - OPT_HOST] = &opt.key,
-	        [OPT_VALUE - OPT_HOST] = &opt.value,
-	        [OPT_CHARSET - OPT_HOST] = &opt.charset,
-	        [OPT_OUT - OPT_HOST] = &opt.out,
-	        [OPT_MAP - OPT_HOST] = &opt.map,
-	        [OPT_DUMP - OPT_HOST] = &opt.dump,
+	        [OPT_MAILBOX - OPT_MAILBOX] = &opt.mailbox,
+	        [OPT_RSS_CHILD - OPT_MAILBOX] = &opt.rss_child,
+	        [OPT_KEY - OPT_MAILBOX] = &opt.key,
+	        [OPT_VALUE - OPT_MAILBOX] = &opt.value,
+	        [OPT_CHARSET - OPT_MAILBOX] = &opt.charset,
+	        [OPT_OUT - OPT_MAILBOX] = &opt.out,
+	        [OPT_MAP - OPT_MAILBOX] = &opt.map,
+	        [OPT_DUMP - OPT_MAILBOX] = &opt.dump,
 	};
 
-	if (parse_num_opt(ch, arg))
+	if (parse_num_opt(ch, arg) ||
+	    bench_parse_target_opt(ch, arg, &opt.target, &opt.user, &opt.pass))
 		return;
-	if (ch >= OPT_HOST && ch - OPT_HOST < (int)COUNT(str) &&
-	    str[ch - OPT_HOST] != NULL) {
-		*str[ch - OPT_HOST] = arg;
+	if (ch >= OPT_MAILBOX && ch - OPT_MAILBOX < (int)BENCH_COUNT(str) &&
+	    str[ch - OPT_MAILBOX] != NULL) {
+		*str[ch - OPT_MAILBOX] = arg;
 		return;
 	}
 	if (ch == 'm') {
@@ -1947,6 +1424,7 @@ int main(int argc, char **argv)
 {
 	int ch;
 
+	bench_init("imap-fetch", FETCH_EXIT_PROTO, FETCH_EXIT_USAGE);
 	while ((ch = getopt_long(argc, argv, "m:c:n:h", long_opts, NULL)) != -1)
 		parse_opt(ch, optarg);
 	if (optind != argc) {
@@ -1955,7 +1433,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.mode != MODE_INFO && opt.mode != MODE_SHOW &&
 	    (opt.user == NULL || opt.pass == NULL))
-		fail("give --user and --pass");
+		bench_fail("give --user and --pass");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	switch (opt.mode) {
 	case MODE_FILL:

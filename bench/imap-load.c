@@ -21,6 +21,8 @@
  * n bytes.  Only one command is in flight per connection, so the tag of
  * the reply is known.
  */
+#include "bench-common.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -97,8 +99,7 @@ struct load_user {
 
 struct load_options {
 	enum load_mode mode;
-	const char *host;
-	const char *port;
+	struct bench_target target;
 	const char *user;
 	const char *pass;
 	const char *users_file;
@@ -109,20 +110,13 @@ struct load_options {
 	unsigned long threads;
 	double duration_s;
 	double hold_s;
-	unsigned long timeout_ms;
 	unsigned long ramp;
 	const char *sources;
 	bool quiet;
 };
 
-struct load_samples {
-	uint32_t *v; /* latencies in microseconds */
-	size_t len;
-	size_t cap;
-};
-
 struct load_stats {
-	struct load_samples op[OP_COUNT];
+	struct bench_samples op[OP_COUNT];
 	uint64_t err[ERR_COUNT];
 	uint64_t err_by_op[OP_COUNT];
 };
@@ -171,15 +165,13 @@ struct load_worker {
 
 static struct load_options opt = {
         .mode = MODE_CYCLE,
-        .host = "127.0.0.1",
-        .port = "143",
+        .target = {.host = "127.0.0.1", .port = "143", .timeout_ms = 30000},
         .user_count = 1,
         .user_start = 1,
         .conns = 1,
         .threads = 1,
         .duration_s = 10.0,
         .hold_s = 0.0,
-        .timeout_ms = 30000,
         .ramp = 64,
 };
 
@@ -196,60 +188,6 @@ static atomic_size_t total_logged_in;
 static atomic_size_t total_given_up;
 static atomic_uint workers_settled;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "imap-load: %s\n", msg);
-	exit(2);
-}
-
-static void die_errno(const char *what)
-{
-	fprintf(stderr, "imap-load: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static void samples_add(struct load_samples *s, uint64_t ns)
-{
-	uint64_t us = ns / 1000;
-
-	if (s->len == s->cap) {
-		size_t cap = s->cap == 0 ? 4096 : s->cap * 2;
-		uint32_t *v = realloc(s->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return; /* drop the sample, keep running */
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->len++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -257,25 +195,6 @@ static void on_signal(int sig)
 }
 
 /* ---- users ---------------------------------------------------------- */
-
-/* Expands the first "%d" of pattern with n; other text is copied. */
-static char *user_from_pattern(const char *pattern, unsigned long n)
-{
-	const char *p = strstr(pattern, "%d");
-	char num[24];
-	size_t len;
-	char *s;
-
-	if (p == NULL)
-		return xstrdup(pattern);
-	snprintf(num, sizeof(num), "%lu", n);
-	len = strlen(pattern) - 2 + strlen(num) + 1;
-	s = xcalloc(1, len);
-	memcpy(s, pattern, (size_t)(p - pattern));
-	strcat(s, num);
-	strcat(s, p + 2);
-	return s;
-}
 
 /* Reads "user:password" lines; blank lines and '#' comments skipped. */
 static void users_load_file(const char *path)
@@ -285,7 +204,7 @@ static void users_load_file(const char *path)
 	size_t cap = 0;
 
 	if (f == NULL)
-		die_errno(path);
+		bench_fail("%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *colon;
 
@@ -294,21 +213,19 @@ static void users_load_file(const char *path)
 			continue;
 		colon = strchr(line, ':');
 		if (colon == NULL)
-			die("users file: line without ':'");
+			bench_fail("users file: line without ':'");
 		*colon = '\0';
 		if (nusers == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
-			users = realloc(users, cap * sizeof(*users));
-			if (users == NULL)
-				die("out of memory");
+			users = bench_xrealloc(users, cap * sizeof(*users));
 		}
-		users[nusers].name = xstrdup(line);
-		users[nusers].pass = xstrdup(colon + 1);
+		users[nusers].name = bench_xstrdup(line);
+		users[nusers].pass = bench_xstrdup(colon + 1);
 		nusers++;
 	}
 	fclose(f);
 	if (nusers == 0)
-		die("users file holds no users");
+		bench_fail("users file holds no users");
 }
 
 static void users_init(void)
@@ -318,23 +235,27 @@ static void users_init(void)
 		return;
 	}
 	if (opt.pass == NULL)
-		die("--pass is required (or --users-file)");
+		bench_fail("--pass is required (or --users-file)");
 	if (opt.user_pattern != NULL) {
 		nusers = opt.user_count;
-		users = xcalloc(nusers, sizeof(*users));
+		users = bench_xcalloc(nusers, sizeof(*users));
 		for (size_t i = 0; i < nusers; i++) {
-			users[i].name = user_from_pattern(opt.user_pattern,
-			                                  opt.user_start + i);
-			users[i].pass = xstrdup(opt.pass);
+			char name[512];
+
+			bench_user_name(name, sizeof(name), opt.user_pattern,
+			                opt.user_start + i);
+			users[i].name = bench_xstrdup(name);
+			users[i].pass = bench_xstrdup(opt.pass);
 		}
 		return;
 	}
 	if (opt.user == NULL)
-		die("--user, --user-pattern or --users-file is required");
+		bench_fail(
+		        "--user, --user-pattern or --users-file is required");
 	nusers = 1;
-	users = xcalloc(1, sizeof(*users));
-	users[0].name = xstrdup(opt.user);
-	users[0].pass = xstrdup(opt.pass);
+	users = bench_xcalloc(1, sizeof(*users));
+	users[0].name = bench_xstrdup(opt.user);
+	users[0].pass = bench_xstrdup(opt.pass);
 }
 
 /* ---- addresses ------------------------------------------------------ */
@@ -343,13 +264,11 @@ static void resolve_server(void)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
 	struct addrinfo *res;
-	int rc = getaddrinfo(opt.host, opt.port, &hints, &res);
+	int rc = getaddrinfo(opt.target.host, opt.target.port, &hints, &res);
 
-	if (rc != 0) {
-		fprintf(stderr, "imap-load: %s:%s: %s\n", opt.host, opt.port,
-		        gai_strerror(rc));
-		exit(2);
-	}
+	if (rc != 0)
+		bench_fail("%s:%s: %s", opt.target.host, opt.target.port,
+		           gai_strerror(rc));
 	memcpy(&server_addr, res->ai_addr, res->ai_addrlen);
 	server_addr_len = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -363,7 +282,7 @@ static void sources_init(void)
 
 	if (opt.sources == NULL)
 		return;
-	list = xstrdup(opt.sources);
+	list = bench_xstrdup(opt.sources);
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
 		struct addrinfo hints = {
@@ -374,12 +293,11 @@ static void sources_init(void)
 		struct addrinfo *res;
 
 		if (getaddrinfo(tok, "0", &hints, &res) != 0)
-			die("--source: bad address");
+			bench_fail("--source: bad address");
 		if (nsources == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
-			sources = realloc(sources, cap * sizeof(*sources));
-			if (sources == NULL)
-				die("out of memory");
+			sources =
+			        bench_xrealloc(sources, cap * sizeof(*sources));
 		}
 		memset(&sources[nsources], 0, sizeof(sources[0]));
 		memcpy(&sources[nsources], res->ai_addr, res->ai_addrlen);
@@ -420,7 +338,7 @@ static void conn_watch(struct load_conn *c, bool want_out)
 		return;
 	c->want_out = want_out;
 	if (epoll_ctl(c->w->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-		die_errno("epoll_ctl");
+		bench_fail("epoll_ctl: %s", strerror(errno));
 }
 
 static void conn_close(struct load_conn *c)
@@ -469,31 +387,12 @@ conn_send(struct load_conn *c, uint64_t now, const char *fmt, ...)
 	n = vsnprintf(c->out, sizeof(c->out), fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(c->out))
-		die("command too long");
+		bench_fail("command too long");
 	c->out_len = (size_t)n;
 	c->out_off = 0;
 	c->op_start_ns = now;
-	c->deadline_ns = now + opt.timeout_ms * 1000000ULL;
+	c->deadline_ns = now + opt.target.timeout_ms * 1000000ULL;
 	return conn_flush(c, now);
-}
-
-/* Quotes s as an IMAP quoted string into dst (RFC 3501 4.3). */
-static void imap_quote(char *dst, size_t size, const char *s)
-{
-	size_t o = 0;
-
-	if (size < 3)
-		die("quote buffer too small");
-	dst[o++] = '"';
-	for (; *s != '\0'; s++) {
-		if (o + 4 > size)
-			die("user name or password too long");
-		if (*s == '"' || *s == '\\')
-			dst[o++] = '\\';
-		dst[o++] = *s;
-	}
-	dst[o++] = '"';
-	dst[o] = '\0';
 }
 
 static int conn_send_login(struct load_conn *c, uint64_t now)
@@ -501,8 +400,8 @@ static int conn_send_login(struct load_conn *c, uint64_t now)
 	size_t i = atomic_fetch_add(&next_user, 1) % nusers;
 	char qu[520], qp[520];
 
-	imap_quote(qu, sizeof(qu), users[i].name);
-	imap_quote(qp, sizeof(qp), users[i].pass);
+	bench_imap_quote(qu, sizeof(qu), users[i].name);
+	bench_imap_quote(qp, sizeof(qp), users[i].pass);
 	c->state = CS_LOGIN;
 	return conn_send(c, now, "A1 LOGIN %s %s\r\n", qu, qp);
 }
@@ -522,7 +421,7 @@ static int conn_send_logout(struct load_conn *c, uint64_t now)
 static void conn_record(struct load_conn *c, enum load_op op, uint64_t start,
                         uint64_t now)
 {
-	samples_add(&c->w->st.op[op], now - start);
+	bench_samples_add(&c->w->st.op[op], now - start);
 }
 
 static void idle_settle(struct load_conn *c, bool ok)
@@ -634,7 +533,7 @@ static int conn_response(struct load_conn *c, uint64_t now)
 		return conn_send_logout(c, now);
 	default:
 		c->state = CS_WAIT_EOF;
-		c->deadline_ns = now + opt.timeout_ms * 1000000ULL;
+		c->deadline_ns = now + opt.target.timeout_ms * 1000000ULL;
 		return 0;
 	}
 }
@@ -783,7 +682,7 @@ static void conn_start(struct load_conn *c, uint64_t now)
 	c->head_len = c->tail_len = 0;
 	c->cycle_start_ns = now;
 	c->op_start_ns = now;
-	c->deadline_ns = now + opt.timeout_ms * 1000000ULL;
+	c->deadline_ns = now + opt.target.timeout_ms * 1000000ULL;
 	c->state = CS_CONNECTING;
 
 	fd = socket(server_addr.ss_family,
@@ -812,7 +711,7 @@ static void conn_start(struct load_conn *c, uint64_t now)
 	ev.events = EPOLLIN | EPOLLOUT;
 	c->want_out = true;
 	if (epoll_ctl(c->w->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		die_errno("epoll_ctl");
+		bench_fail("epoll_ctl: %s", strerror(errno));
 	if (connect(fd, (const struct sockaddr *)&server_addr,
 	            server_addr_len) < 0 &&
 	    errno != EINPROGRESS) {
@@ -863,7 +762,7 @@ static void *worker_run(void *arg)
 	struct load_worker *w = arg;
 	struct epoll_event evs[256];
 	uint64_t sweep_ns = w->nconns > 1000 ? 100000000ULL : 10000000ULL;
-	uint64_t now = now_ns();
+	uint64_t now = bench_now_ns();
 	uint64_t last_sweep = now;
 
 	if (opt.mode == MODE_IDLE) {
@@ -878,8 +777,8 @@ static void *worker_run(void *arg)
 		int n = epoll_wait(w->ep, evs, 256, 10);
 
 		if (n < 0 && errno != EINTR)
-			die_errno("epoll_wait");
-		now = now_ns();
+			bench_fail("epoll_wait: %s", strerror(errno));
+		now = bench_now_ns();
 		for (int i = 0; i < n; i++) {
 			if (atomic_load(&stop_flag))
 				break;
@@ -897,44 +796,11 @@ static void *worker_run(void *arg)
 
 /* ---- report --------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile in milliseconds of sorted samples. */
-static double percentile_ms(const struct load_samples *s, double q)
-{
-	size_t rank;
-
-	if (s->len == 0)
-		return 0.0;
-	rank = (size_t)(q * (double)s->len + 0.999999);
-	if (rank == 0)
-		rank = 1;
-	if (rank > s->len)
-		rank = s->len;
-	return s->v[rank - 1] / 1000.0;
-}
-
 static void stats_merge(struct load_stats *dst, struct load_stats *src)
 {
 	for (int op = 0; op < OP_COUNT; op++) {
-		struct load_samples *d = &dst->op[op], *s = &src->op[op];
-		uint32_t *v;
-
 		dst->err_by_op[op] += src->err_by_op[op];
-		if (s->len == 0)
-			continue;
-		v = realloc(d->v, (d->len + s->len) * sizeof(*v));
-		if (v == NULL)
-			die("out of memory");
-		memcpy(v + d->len, s->v, s->len * sizeof(*v));
-		d->v = v;
-		d->len += s->len;
-		d->cap = d->len;
+		bench_samples_merge(&dst->op[op], &src->op[op]);
 	}
 	for (int e = 0; e < ERR_COUNT; e++)
 		dst->err[e] += src->err[e];
@@ -942,11 +808,8 @@ static void stats_merge(struct load_stats *dst, struct load_stats *src)
 
 static void stats_free(struct load_stats *st)
 {
-	for (int op = 0; op < OP_COUNT; op++) {
-		free(st->op[op].v);
-		st->op[op].v = NULL;
-		st->op[op].len = st->op[op].cap = 0;
-	}
+	for (int op = 0; op < OP_COUNT; op++)
+		bench_samples_free(&st->op[op]);
 }
 
 static const char *mode_name(void)
@@ -969,23 +832,22 @@ static void report(struct load_stats *st, double elapsed_s, double ramp_s)
 		errors += st->err[e];
 	printf("imap-load: mode=%s server=%s:%s connections=%lu threads=%lu "
 	       "users=%zu elapsed=%.3fs\n",
-	       mode_name(), opt.host, opt.port, opt.conns, opt.threads, nusers,
-	       elapsed_s);
+	       mode_name(), opt.target.host, opt.target.port, opt.conns,
+	       opt.threads, nusers, elapsed_s);
 	printf("%-8s %10s %10s %9s %9s %9s %9s %7s\n", "op", "count",
 	       opt.mode == MODE_IDLE ? "ops/s*" : "ops/s", "p50_ms", "p90_ms",
 	       "p99_ms", "max_ms", "errors");
 	for (int op = 0; op < OP_COUNT; op++) {
-		struct load_samples *s = &st->op[op];
+		struct bench_samples *s = &st->op[op];
 		double rate_s = opt.mode == MODE_IDLE ? ramp_s : elapsed_s;
 
-		if (s->len > 1)
-			qsort(s->v, s->len, sizeof(*s->v), cmp_u32);
+		bench_samples_sort(s);
 		printf("%-8s %10zu %10.1f %9.3f %9.3f %9.3f %9.3f %7" PRIu64
 		       "\n",
 		       op_names[op], s->len,
 		       rate_s > 0 ? (double)s->len / rate_s : 0.0,
-		       percentile_ms(s, 0.50), percentile_ms(s, 0.90),
-		       percentile_ms(s, 0.99), percentile_ms(s, 1.0),
+		       bench_pct_ms(s, 0.50), bench_pct_ms(s, 0.90),
+		       bench_pct_ms(s, 0.99), bench_pct_ms(s, 1.0),
 		       st->err_by_op[op]);
 	}
 	if (opt.mode == MODE_IDLE)
@@ -1006,17 +868,17 @@ static void report(struct load_stats *st, double elapsed_s, double ramp_s)
 		       atomic_load(&total_logged_in),
 		       atomic_load(&total_given_up));
 	for (int op = 0; op < OP_COUNT; op++) {
-		struct load_samples *s = &st->op[op];
+		struct bench_samples *s = &st->op[op];
 		double rate_s = opt.mode == MODE_IDLE ? ramp_s : elapsed_s;
 
 		printf(" %s_count=%zu %s_per_s=%.1f %s_p50_ms=%.3f "
 		       "%s_p90_ms=%.3f %s_p99_ms=%.3f %s_max_ms=%.3f",
 		       op_names[op], s->len, op_names[op],
 		       rate_s > 0 ? (double)s->len / rate_s : 0.0, op_names[op],
-		       percentile_ms(s, 0.50), op_names[op],
-		       percentile_ms(s, 0.90), op_names[op],
-		       percentile_ms(s, 0.99), op_names[op],
-		       percentile_ms(s, 1.0));
+		       bench_pct_ms(s, 0.50), op_names[op],
+		       bench_pct_ms(s, 0.90), op_names[op],
+		       bench_pct_ms(s, 0.99), op_names[op],
+		       bench_pct_ms(s, 1.0));
 	}
 	printf(" errors=%" PRIu64, errors);
 	for (int e = 0; e < ERR_COUNT; e++)
@@ -1054,54 +916,29 @@ static void usage(FILE *f)
 	           "round-robin\n");
 }
 
-static unsigned long parse_ulong(const char *s, const char *what,
-                                 unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "imap-load: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
-
 static double parse_seconds(const char *s, const char *what)
 {
 	char *end;
 	double v = strtod(s, &end);
 
-	if (end == s || *end != '\0' || !(v >= 0.0) || v > 86400.0) {
-		fprintf(stderr, "imap-load: bad %s: %s\n", what, s);
-		exit(2);
-	}
+	if (end == s || *end != '\0' || !(v >= 0.0) || v > 86400.0)
+		bench_usage_fail("bad %s: %s", what, s);
 	return v;
 }
 
 static void parse_args(int argc, char **argv)
 {
 	enum {
-		O_HOST = 256,
-		O_PORT,
-		O_USER,
-		O_PASS,
-		O_USERS_FILE,
+		O_USERS_FILE = BENCH_OPT_OWN,
 		O_USER_PATTERN,
 		O_USER_COUNT,
 		O_USER_START,
 		O_HOLD,
 		O_RAMP,
-		O_TIMEOUT,
 		O_SOURCE,
 	};
 	static const struct option longopts[] = {
-	        {"host", required_argument, NULL, O_HOST},
-	        {"port", required_argument, NULL, O_PORT},
-	        {"user", required_argument, NULL, O_USER},
-	        {"pass", required_argument, NULL, O_PASS},
+	        BENCH_TARGET_OPTIONS,
 	        {"users-file", required_argument, NULL, O_USERS_FILE},
 	        {"user-pattern", required_argument, NULL, O_USER_PATTERN},
 	        {"user-count", required_argument, NULL, O_USER_COUNT},
@@ -1112,7 +949,6 @@ static void parse_args(int argc, char **argv)
 	        {"mode", required_argument, NULL, 'm'},
 	        {"hold", required_argument, NULL, O_HOLD},
 	        {"ramp", required_argument, NULL, O_RAMP},
-	        {"timeout", required_argument, NULL, O_TIMEOUT},
 	        {"source", required_argument, NULL, O_SOURCE},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -1121,19 +957,10 @@ static void parse_args(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "c:t:d:m:h", longopts, NULL)) !=
 	       -1) {
+		if (bench_parse_target_opt(ch, optarg, &opt.target, &opt.user,
+		                           &opt.pass))
+			continue;
 		switch (ch) {
-		case O_HOST:
-			opt.host = optarg;
-			break;
-		case O_PORT:
-			opt.port = optarg;
-			break;
-		case O_USER:
-			opt.user = optarg;
-			break;
-		case O_PASS:
-			opt.pass = optarg;
-			break;
 		case O_USERS_FILE:
 			opt.users_file = optarg;
 			break;
@@ -1141,25 +968,25 @@ static void parse_args(int argc, char **argv)
 			opt.user_pattern = optarg;
 			break;
 		case O_USER_COUNT:
-			opt.user_count = parse_ulong(optarg, "--user-count", 1,
-			                             10000000);
+			opt.user_count = bench_parse_num(optarg, "--user-count",
+			                                 1, 10000000);
 			break;
 		case O_USER_START:
-			opt.user_start = parse_ulong(optarg, "--user-start", 0,
-			                             ULONG_MAX / 2);
+			opt.user_start = bench_parse_num(optarg, "--user-start",
+			                                 0, ULONG_MAX / 2);
 			break;
 		case 'c':
-			opt.conns = parse_ulong(optarg, "--connections", 1,
-			                        1000000);
+			opt.conns = bench_parse_num(optarg, "--connections", 1,
+			                            1000000);
 			break;
 		case 't':
-			opt.threads = parse_ulong(optarg, "--threads", 1,
-			                          LOAD_MAX_THREADS);
+			opt.threads = bench_parse_num(optarg, "--threads", 1,
+			                              LOAD_MAX_THREADS);
 			break;
 		case 'd':
 			opt.duration_s = parse_seconds(optarg, "--duration");
 			if (opt.duration_s <= 0.0)
-				die("--duration must be > 0");
+				bench_fail("--duration must be > 0");
 			break;
 		case 'm':
 			if (strcmp(optarg, "cycle") == 0)
@@ -1169,17 +996,15 @@ static void parse_args(int argc, char **argv)
 			else if (strcmp(optarg, "idle") == 0)
 				opt.mode = MODE_IDLE;
 			else
-				die("--mode must be cycle, noop or idle");
+				bench_fail(
+				        "--mode must be cycle, noop or idle");
 			break;
 		case O_HOLD:
 			opt.hold_s = parse_seconds(optarg, "--hold");
 			break;
 		case O_RAMP:
-			opt.ramp = parse_ulong(optarg, "--ramp", 1, 1000000);
-			break;
-		case O_TIMEOUT:
-			opt.timeout_ms =
-			        parse_ulong(optarg, "--timeout", 1, 3600000);
+			opt.ramp =
+			        bench_parse_num(optarg, "--ramp", 1, 1000000);
 			break;
 		case O_SOURCE:
 			opt.sources = optarg;
@@ -1215,13 +1040,6 @@ static void raise_fd_limit(void)
 		        (unsigned long long)need);
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	struct load_worker *workers;
@@ -1230,6 +1048,7 @@ int main(int argc, char **argv)
 	uint64_t start, ready_at = 0, end;
 	size_t conn_index = 0;
 
+	bench_init("imap-load", 2, 2);
 	parse_args(argc, argv);
 	users_init();
 	resolve_server();
@@ -1243,7 +1062,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	workers = xcalloc(opt.threads, sizeof(*workers));
+	workers = bench_xcalloc(opt.threads, sizeof(*workers));
 	for (unsigned i = 0; i < opt.threads; i++) {
 		struct load_worker *w = &workers[i];
 		size_t lo = opt.conns * i / opt.threads;
@@ -1251,7 +1070,7 @@ int main(int argc, char **argv)
 
 		w->id = i;
 		w->nconns = hi - lo;
-		w->conns = xcalloc(w->nconns, sizeof(*w->conns));
+		w->conns = bench_xcalloc(w->nconns, sizeof(*w->conns));
 		for (size_t k = 0; k < w->nconns; k++) {
 			w->conns[k].w = w;
 			w->conns[k].fd = -1;
@@ -1259,37 +1078,38 @@ int main(int argc, char **argv)
 		}
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
 		if (w->ep < 0)
-			die_errno("epoll_create1");
+			bench_fail("epoll_create1: %s", strerror(errno));
 	}
 
-	start = now_ns();
+	start = bench_now_ns();
 	for (unsigned i = 0; i < opt.threads; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_run,
 		                   &workers[i]) != 0)
-			die("pthread_create failed");
+			bench_fail("pthread_create failed");
 	}
 
 	if (opt.mode == MODE_IDLE) {
 		while (!atomic_load(&stop_flag) &&
 		       atomic_load(&workers_settled) < opt.threads)
-			sleep_ms(5);
-		ready_at = now_ns();
+			bench_sleep_ms(5);
+		ready_at = bench_now_ns();
 		if (!atomic_load(&stop_flag)) {
 			printf("ready %zu\n", atomic_load(&total_logged_in));
 			fflush(stdout);
 		}
 		while (!atomic_load(&stop_flag) &&
 		       (opt.hold_s <= 0.0 ||
-		        now_ns() - ready_at < (uint64_t)(opt.hold_s * 1e9)))
-			sleep_ms(10);
+		        bench_now_ns() - ready_at <
+		                (uint64_t)(opt.hold_s * 1e9)))
+			bench_sleep_ms(10);
 	} else {
 		uint64_t dur = (uint64_t)(opt.duration_s * 1e9);
 
-		while (!atomic_load(&stop_flag) && now_ns() - start < dur)
-			sleep_ms(2);
+		while (!atomic_load(&stop_flag) && bench_now_ns() - start < dur)
+			bench_sleep_ms(2);
 	}
 	atomic_store(&stop_flag, 1);
-	end = now_ns();
+	end = bench_now_ns();
 	for (unsigned i = 0; i < opt.threads; i++) {
 		pthread_join(workers[i].thread, NULL);
 		stats_merge(&total, &workers[i].st);

@@ -27,32 +27,28 @@
 # BUILD=0, from the work tree, or with SNAPSHOT=1 from the committed HEAD
 # (`git archive` into SNAPSHOT_DIR, so that others' uncommitted edits
 # stay out of the figures; BUILD_DIR must then be used only for that
-# snapshot). Must run as root (Dovecot's master wants it, and so do
-# drop_caches and clear_refs). Servers are stopped by PID; nothing else
-# is killed.
+# snapshot; see bench/lib.sh). Must run as root (Dovecot's master wants
+# it, and so do drop_caches and clear_refs). Servers are stopped by PID;
+# nothing else is killed.
 #
-# Settings (environment):
-#   SERVERS="roost dovecot"  BUILD_DIR=build  BUILD=1
-#   SNAPSHOT=0  SNAPSHOT_DIR=/tmp/roost-fetch-src
+# Settings (environment), besides those of bench/lib.sh (SERVERS, BUILD,
+# BUILD_DIR, SNAPSHOT, SNAPSHOT_DIR=/tmp/roost-fetch-src, DROP_CACHES,
+# KEEP_TMP, OUT: here the dir for results.txt and the answers):
 #   BIG=100000  FILL_CONNS=4  FILL_WINDOW=2  FILL_BATCH=20
 #   ENV_RUNS=5  SEARCH_RUNS=5  BODY_RUNS=3
 #   SMALL_COUNT=2000  SMALL_SIZE=4096
 #   BIG_SIZES="10000000 50000000"  BIG_COUNTS="5 3"
 #   SEARCH_QUERIES="TEXT:zyzzogeton:: TEXT:tangerine:: ..." (KEY:VALUE:
 #     CHARSET:count name from `imap-fetch --mode info`)
-#   DROP_CACHES=1  KEEP_TMP=0  OUT=<dir for results.txt and the rest>
 #   COMPARE_WITH=<OUT of an earlier run>: compare this run's answers with
 #     that run's answers of the servers not in SERVERS too (e.g. rerun
 #     SERVERS=roost after a roost change, and check it against the
 #     Dovecot answers of the full run)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-BUILD=${BUILD:-1}
-SNAPSHOT=${SNAPSHOT:-0}
-SNAPSHOT_DIR=${SNAPSHOT_DIR:-/tmp/roost-fetch-src}
-SERVERS=${SERVERS:-"roost dovecot"}
+BENCH_NAME=run-fetch-bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 BIG=${BIG:-100000}
 FILL_CONNS=${FILL_CONNS:-4}
 FILL_WINDOW=${FILL_WINDOW:-2}
@@ -65,54 +61,14 @@ SMALL_SIZE=${SMALL_SIZE:-4096}
 BIG_SIZES=${BIG_SIZES-"10000000 50000000"}
 BIG_COUNTS=${BIG_COUNTS-"5 3"}
 SEARCH_QUERIES=${SEARCH_QUERIES-"TEXT:zyzzogeton::text_zyzzogeton TEXT:tangerine::text_tangerine FROM:Zabriskie::from_zabriskie FROM:Okonkwo::from_okonkwo FROM:Müller:UTF-8:from_mueller"}
-DROP_CACHES=${DROP_CACHES:-1}
-KEEP_TMP=${KEEP_TMP:-0}
 COMPARE_WITH=${COMPARE_WITH:-}
-PASSWORD=bench-secret
 
-die() { echo "run-fetch-bench: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-
-[[ $(id -u) -eq 0 ]] || die "run as root (Dovecot's master needs it)"
-
-# ---- build ---------------------------------------------------------------
-SRC=$ROOT
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ $BUILD == 1 && $SNAPSHOT == 1 ]]; then
-	# fresh mtimes (tar -m): ninja rebuilds whatever changed
-	rm -rf "$SNAPSHOT_DIR"
-	mkdir -p "$SNAPSHOT_DIR"
-	git -C "$ROOT" archive HEAD | tar -x -m -C "$SNAPSHOT_DIR"
-	SRC=$SNAPSHOT_DIR
-	log "building the committed tree $COMMIT in $SNAPSHOT_DIR"
-fi
-if [[ $BUILD == 1 ]]; then
-	if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-		meson setup "$BUILD_DIR" "$SRC" --buildtype=release >&2
-	elif ! meson introspect --buildoptions "$BUILD_DIR" |
-		python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o["buildtype"]!="release")'; then
-		log "reconfiguring $BUILD_DIR as buildtype=release"
-		meson configure "$BUILD_DIR" --buildtype=release >&2
-	fi
-	ninja -C "$BUILD_DIR" roost bench/imap-fetch >&2
-fi
-ROOST_BIN=${ROOST_BIN:-$BUILD_DIR/roost}
+require_root
+build_roost roost bench/imap-fetch
 IMAP_FETCH=${IMAP_FETCH:-$BUILD_DIR/bench/imap-fetch}
 [[ -x $IMAP_FETCH ]] || die "no $IMAP_FETCH"
-for s in $SERVERS; do
-	case $s in
-	roost) [[ -x $ROOST_BIN ]] || die "no $ROOST_BIN" ;;
-	dovecot) command -v dovecot >/dev/null || die "dovecot not installed" ;;
-	*) die "unknown server $s" ;;
-	esac
-done
-
-TMP=$(mktemp -d /tmp/roost-fetch-bench.XXXXXX)
-chmod 755 "$TMP" # Dovecot's imap runs as nobody and must traverse it
-OUT=${OUT:-$(mktemp -d /tmp/roost-fetch-bench-results.XXXXXX)}
-mkdir -p "$OUT"
-RESULTS=$OUT/results.txt
-: >"$RESULTS"
+check_servers
+make_dirs roost-fetch-bench
 CHECK_SERVERS=$SERVERS
 if [[ -n $COMPARE_WITH ]]; then
 	for s in roost dovecot; do
@@ -123,58 +79,17 @@ if [[ -n $COMPARE_WITH ]]; then
 		log "comparing with $s's answers in $COMPARE_WITH"
 	done
 fi
-ROOST_PID=
-DOVECOT_PID=
 
-stop_pid() {
-	[[ -n $1 ]] || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-cleanup() {
-	set +e
-	stop_pid "$ROOST_PID"
-	stop_pid "$DOVECOT_PID"
+after_stop() {
 	[[ -f $TMP/roost.log ]] && cp "$TMP/roost.log" "$OUT/roost.log"
 	[[ -f $TMP/dovecot.log ]] && cp "$TMP/dovecot.log" "$OUT/dovecot.log"
-	if [[ $KEEP_TMP == 1 ]]; then
-		echo "run-fetch-bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-	local port=$1 pid=$2 i
-	for ((i = 0; i < 100; i++)); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1).close()" \
-			2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
-
-drop_caches() {
-	[[ $DROP_CACHES == 1 ]] || return 0
-	sync
-	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null ||
-		{ log "cannot drop the page cache"; DROP_CACHES=0; }
-}
-
 # Dovecot's passwd-file format, read by both servers. {PLAIN}: the
 # benchmark is about FETCH and SEARCH, not password hashing.
-echo "big:{PLAIN}$PASSWORD::::::" >"$TMP/passwd"
+passwd_plain big >"$TMP/passwd"
 chmod 644 "$TMP/passwd"
 
 # ---- servers -------------------------------------------------------------
@@ -183,77 +98,16 @@ start_roost() {
 	mkdir -p "$ROOST_DATA"
 	cp "$TMP/passwd" "$ROOST_DATA/passwd"
 	ROOST_PORT=${ROOST_PORT:-$(free_port)}
-	cat >"$TMP/roost.conf" <<EOF
-[server]
-data = $ROOST_DATA
-[imap]
-listen = 127.0.0.1:$ROOST_PORT
-tls_listen =
-[store]
-max_message_size = 200M
-[auth]
-passwd_file = $ROOST_DATA/passwd
-plaintext_loopback = yes
-EOF
-	"$ROOST_BIN" serve --config "$TMP/roost.conf" \
-		>>"$TMP/roost.out" 2>>"$TMP/roost.log" &
-	ROOST_PID=$!
-	wait_port "$ROOST_PORT" "$ROOST_PID" ||
-		{ tail "$TMP/roost.log" >&2; die "roost did not start"; }
-	log "roost pid $ROOST_PID on 127.0.0.1:$ROOST_PORT"
+	roost_conf "[store]
+max_message_size = 200M" >"$TMP/roost.conf"
+	run_roost "$TMP/roost.conf"
 }
 
 start_dovecot() {
-	mkdir -p "$TMP/dovecot-run" "$TMP/dovecot-state" "$TMP/dovecot-mail"
-	chown nobody:nogroup "$TMP/dovecot-mail"
+	dovecot_dirs
 	DOVECOT_PORT=${DOVECOT_PORT:-$(free_port)}
-	cat >"$TMP/dovecot.conf" <<EOF
-# Private instance for the benchmark; nothing from /etc/dovecot.
-base_dir = $TMP/dovecot-run
-state_dir = $TMP/dovecot-state
-instance_name = roost-fetch-bench-dovecot
-log_path = $TMP/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:$TMP/dovecot-mail/%u
-mail_max_userip_connections = 1000
-passdb {
-  driver = passwd-file
-  args = $TMP/passwd
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$TMP/dovecot-mail/%u
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $DOVECOT_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-EOF
-	dovecot -F -c "$TMP/dovecot.conf" >>"$TMP/dovecot.out" 2>&1 &
-	DOVECOT_PID=$!
-	wait_port "$DOVECOT_PORT" "$DOVECOT_PID" ||
-		{ tail "$TMP/dovecot.out" "$TMP/dovecot.log" >&2
-		  die "dovecot did not start"; }
-	log "dovecot pid $DOVECOT_PID on 127.0.0.1:$DOVECOT_PORT"
-}
-
-stop_server() {
-	if [[ $1 == roost ]]; then
-		stop_pid "$ROOST_PID"
-		ROOST_PID=
-	else
-		stop_pid "$DOVECOT_PID"
-		DOVECOT_PID=
-	fi
+	dovecot_conf roost-fetch-bench-dovecot 1000 >"$TMP/dovecot.conf"
+	run_dovecot "$TMP/dovecot.conf"
 }
 
 # restart SERVER: stop it, drop the page cache, start it again: the next
@@ -264,18 +118,10 @@ restart() {
 	"start_$1"
 }
 
-server_port() { if [[ $1 == roost ]]; then echo "$ROOST_PORT"; else echo "$DOVECOT_PORT"; fi; }
-
 fetchtool() {
 	local server=$1; shift
 	"$IMAP_FETCH" --host 127.0.0.1 --port "$(server_port "$server")" \
 		--user big --pass "$PASSWORD" "$@"
-}
-
-record() {
-	# record SERVER TEST PARAMS OUTPUT
-	echo "$4" >&2
-	echo "server=$1 test=$2 $3 $(grep '^RESULT' <<<"$4")" >>"$RESULTS"
 }
 
 roost_rss() {
@@ -420,12 +266,8 @@ PY
 
 # ---- run -----------------------------------------------------------------
 {
-	echo "server=none test=machine nproc=$(nproc) loadavg_start=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
-	if [[ $SNAPSHOT == 1 ]]; then
-		echo "server=none test=roost commit=$COMMIT source=snapshot"
-	else
-		echo "server=none test=roost commit=$COMMIT source=worktree uncommitted_src_files=$(git -C "$ROOT" status --porcelain -- src 2>/dev/null | wc -l)"
-	fi
+	echo "server=none test=machine nproc=$(nproc) loadavg_start=\"$(loadavg)\""
+	roost_source_line
 } >>"$RESULTS"
 info=$("$IMAP_FETCH" --mode info -n "$BIG")
 echo "server=none test=corpus $info" >>"$RESULTS"
@@ -446,41 +288,35 @@ for spec in $SEARCH_QUERIES; do
 	for s in $SERVERS; do run_search "$s" "$q" "$key" "$value" "$cs"; done
 	check_search "$q" "$(sed -n "s/.* $name=\([0-9]*\).*/\1/p" <<<" $info")"
 done
-echo "server=none test=machine loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RESULTS"
+echo "server=none test=machine loadavg_end=\"$(loadavg)\"" >>"$RESULTS"
 
 # ---- summary -------------------------------------------------------------
-kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
-rows() { grep " test=$1 " "$RESULTS" || true; }
-echo
-echo "| server | mailbox | messages | MB | connections | fill s | msgs/s |"
-echo "|---|---|---:|---:|---:|---:|---:|"
-while read -r l; do
-	[[ -n $l ]] || continue
-	echo "| $(kv server "$l") | $(kv mailbox "$l") | $(kv messages "$l") | $(python3 -c "print(f'{$(kv bytes "$l")/1e6:.1f}')") | $(kv conns "$l") | $(kv seconds "$l") | $(kv msgs_per_s "$l") |"
-done <<<"$(rows fill)"
-echo
-echo "| server | messages | response MB | cold SELECT ms | cold FETCH s | warm FETCH s (p50) | warm min | warm max |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-while read -r l; do
-	[[ -n $l ]] || continue
-	echo "| $(kv server "$l") | $(kv messages "$l") | $(python3 -c "print(f'{$(kv response_bytes "$l")/1e6:.1f}')") | $(kv select_ms "$l") | $(kv first_s "$l") | $(kv warm_p50_s "$l") | $(kv warm_min_s "$l") | $(kv warm_max_s "$l") |"
-done <<<"$(rows envelope)"
-echo
-echo "| server | message bytes | messages | commands | MB/run | s (p50) | MB/s | server RSS before kB | peak kB |"
-echo "|---|---:|---:|---|---:|---:|---:|---:|---:|"
-while read -r l; do
-	[[ -n $l ]] || continue
-	cmd="one per message"
-	[[ $(kv range "$l") == 1 ]] && cmd="FETCH 1:*"
-	echo "| $(kv server "$l") | $(kv size "$l") | $(kv messages "$l") | $cmd | $(python3 -c "print(f'{$(kv bytes_per_run "$l")/1e6:.1f}')") | $(kv p50_s "$l") | $(kv mb_per_s "$l") | $(kv rss_before_kb "$l") | $(kv rss_peak_kb "$l") |"
-done <<<"$(rows body)"
-echo
-echo "| server | query | matches | cold s | warm s (p50) | warm min | warm max |"
-echo "|---|---|---:|---:|---:|---:|---:|"
-while read -r l; do
-	[[ -n $l ]] || continue
-	echo "| $(kv server "$l") | $(kv key "$l") $(kv value "$l") | $(kv matches "$l") | $(kv first_s "$l") | $(kv warm_p50_s "$l") | $(kv warm_min_s "$l") | $(kv warm_max_s "$l") |"
-done <<<"$(rows search)"
+fill_row() {
+	echo "| $(kv server "$1") | $(kv mailbox "$1") | $(kv messages "$1") | $(mb "$(kv bytes "$1")") | $(kv conns "$1") | $(kv seconds "$1") | $(kv msgs_per_s "$1") |"
+}
+envelope_row() {
+	echo "| $(kv server "$1") | $(kv messages "$1") | $(mb "$(kv response_bytes "$1")") | $(kv select_ms "$1") | $(kv first_s "$1") | $(kv warm_p50_s "$1") | $(kv warm_min_s "$1") | $(kv warm_max_s "$1") |"
+}
+body_row() {
+	local cmd="one per message"
+	[[ $(kv range "$1") == 1 ]] && cmd="FETCH 1:*"
+	echo "| $(kv server "$1") | $(kv size "$1") | $(kv messages "$1") | $cmd | $(mb "$(kv bytes_per_run "$1")") | $(kv p50_s "$1") | $(kv mb_per_s "$1") | $(kv rss_before_kb "$1") | $(kv rss_peak_kb "$1") |"
+}
+search_row() {
+	echo "| $(kv server "$1") | $(kv key "$1") $(kv value "$1") | $(kv matches "$1") | $(kv first_s "$1") | $(kv warm_p50_s "$1") | $(kv warm_min_s "$1") | $(kv warm_max_s "$1") |"
+}
+table fill fill_row \
+	"| server | mailbox | messages | MB | connections | fill s | msgs/s |" \
+	"|---|---|---:|---:|---:|---:|---:|"
+table envelope envelope_row \
+	"| server | messages | response MB | cold SELECT ms | cold FETCH s | warm FETCH s (p50) | warm min | warm max |" \
+	"|---|---:|---:|---:|---:|---:|---:|---:|"
+table body body_row \
+	"| server | message bytes | messages | commands | MB/run | s (p50) | MB/s | server RSS before kB | peak kB |" \
+	"|---|---:|---:|---|---:|---:|---:|---:|---:|"
+table search search_row \
+	"| server | query | matches | cold s | warm s (p50) | warm min | warm max |" \
+	"|---|---|---:|---:|---:|---:|---:|"
 echo
 rows search_check
 rows envelope_check

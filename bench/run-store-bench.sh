@@ -20,24 +20,23 @@
 # SELECT.
 #
 # Builds roost in release mode (meson setup/configure, ninja) unless
-# BUILD=0. Must run as root (Dovecot's master wants it). Servers are
-# stopped by PID on exit; nothing else is killed.
+# BUILD=0, from the work tree, or with SNAPSHOT=1 from the committed HEAD
+# (see bench/lib.sh). Must run as root (Dovecot's master wants it).
+# Servers are stopped by PID on exit; nothing else is killed.
 #
-# Settings (environment):
-#   SERVERS="roost dovecot"  BUILD_DIR=build  BUILD=1
+# Settings (environment), besides those of bench/lib.sh (SERVERS, BUILD,
+# BUILD_DIR, SNAPSHOT, DROP_CACHES, KEEP_TMP, OUT, ...):
 #   APPEND_CLIENTS="1 20"    APPEND_TOTAL=2000 (messages per append run)
 #   APPEND_SPREAD=1          (also 20 clients over 20 users)
 #   APPEND_SYNC_CLIENTS=1    (runs with synchronising {n} literals; the
 #                            others use LITERAL+ when offered)
 #   APPEND_SIZE=4096  BIG=100000 (0: no SELECT/FETCH tests)  BIG_SIZE=4096
 #   SELECT_RUNS=20  FETCH_RUNS=5  STRACE=1  STRACE_APPENDS=200
-#   KEEP_TMP=0  OUT=<dir for results.txt>
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-BUILD=${BUILD:-1}
-SERVERS=${SERVERS:-"roost dovecot"}
+BENCH_NAME=run-store-bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 APPEND_CLIENTS=${APPEND_CLIENTS-"1 20"}
 APPEND_TOTAL=${APPEND_TOTAL:-2000}
 APPEND_SPREAD=${APPEND_SPREAD:-1}
@@ -49,97 +48,35 @@ SELECT_RUNS=${SELECT_RUNS:-20}
 FETCH_RUNS=${FETCH_RUNS:-5}
 STRACE=${STRACE:-1}
 STRACE_APPENDS=${STRACE_APPENDS:-200}
-KEEP_TMP=${KEEP_TMP:-0}
-PASSWORD=bench-secret
 SPREAD_USERS=20
 MAX_APPEND_RUNS=40
 APPEND_RUN=0
 
-die() { echo "run-store-bench: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-
-[[ $(id -u) -eq 0 ]] || die "run as root (Dovecot's master needs it)"
-
-# ---- build ---------------------------------------------------------------
-if [[ $BUILD == 1 ]]; then
-	if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-		meson setup "$BUILD_DIR" "$ROOT" --buildtype=release >&2
-	elif ! meson introspect --buildoptions "$BUILD_DIR" |
-		python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o["buildtype"]!="release")'; then
-		log "reconfiguring $BUILD_DIR as buildtype=release"
-		meson configure "$BUILD_DIR" --buildtype=release >&2
-	fi
-	# only what the benchmark runs: unit tests need not build for it
-	ninja -C "$BUILD_DIR" roost bench/imap-store >&2
-fi
-ROOST_BIN=${ROOST_BIN:-$BUILD_DIR/roost}
+require_root
+build_roost roost bench/imap-store
 IMAP_STORE=${IMAP_STORE:-$BUILD_DIR/bench/imap-store}
 [[ -x $IMAP_STORE ]] || die "no $IMAP_STORE"
-for s in $SERVERS; do
-	case $s in
-	roost) [[ -x $ROOST_BIN ]] || die "no $ROOST_BIN" ;;
-	dovecot) command -v dovecot >/dev/null || die "dovecot not installed" ;;
-	*) die "unknown server $s" ;;
-	esac
-done
+check_servers
 [[ $STRACE == 1 ]] && ! command -v strace >/dev/null && STRACE=0
 
-TMP=$(mktemp -d /tmp/roost-store-bench.XXXXXX)
-chmod 755 "$TMP" # Dovecot's imap runs as nobody and must traverse it
-OUT=${OUT:-$(mktemp -d /tmp/roost-store-bench-results.XXXXXX)}
-mkdir -p "$OUT"
-RESULTS=$OUT/results.txt
-: >"$RESULTS"
-ROOST_PID=
-DOVECOT_PID=
+make_dirs roost-store-bench
 STRACE_PID=
 
-cleanup() {
-	set +e
-	[[ -n $STRACE_PID ]] && kill -INT "$STRACE_PID" 2>/dev/null
-	for pid in $ROOST_PID $DOVECOT_PID; do
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [[ $KEEP_TMP == 1 ]]; then
-		echo "run-store-bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
+before_stop() { [[ -n $STRACE_PID ]] && kill -INT "$STRACE_PID" 2>/dev/null; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-	local port=$1 pid=$2 i
-	for ((i = 0; i < 100; i++)); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1).close()" \
-			2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
 
 # ---- users and corpus ------------------------------------------------------
 # Dovecot's passwd-file format, read by both servers. {PLAIN}: the
 # benchmark is about the store, not password hashing.
 {
-	echo "big:{PLAIN}$PASSWORD::::::"
-	echo "app:{PLAIN}$PASSWORD::::::"
+	passwd_plain big app
 	# run N of run_append uses user rN, or rNu1..rNu20: every run starts
 	# with empty mailboxes
 	for ((r = 1; r <= MAX_APPEND_RUNS; r++)); do
-		echo "r$r:{PLAIN}$PASSWORD::::::"
+		passwd_plain "r$r"
 		for ((i = 1; i <= SPREAD_USERS; i++)); do
-			echo "r${r}u$i:{PLAIN}$PASSWORD::::::"
+			passwd_plain "r${r}u$i"
 		done
 	done
 } >"$TMP/passwd"
@@ -183,120 +120,29 @@ prepare_roost() {
 
 start_roost() {
 	ROOST_PORT=$(free_port)
-	cat >"$TMP/roost.conf" <<EOF
-[server]
-data = $ROOST_DATA
-[imap]
-listen = 127.0.0.1:$ROOST_PORT
-tls_listen =
-[auth]
-passwd_file = $ROOST_DATA/passwd
-plaintext_loopback = yes
-EOF
-	"$ROOST_BIN" serve --config "$TMP/roost.conf" \
-		>"$TMP/roost.out" 2>"$TMP/roost.log" &
-	ROOST_PID=$!
-	wait_port "$ROOST_PORT" "$ROOST_PID" ||
-		{ cat "$TMP/roost.log" >&2; die "roost did not start"; }
-	log "roost pid $ROOST_PID on 127.0.0.1:$ROOST_PORT"
+	roost_conf >"$TMP/roost.conf"
+	run_roost "$TMP/roost.conf"
 }
 
 prepare_dovecot() {
-	mkdir -p "$TMP/dovecot-run" "$TMP/dovecot-state" "$TMP/dovecot-mail"
+	dovecot_dirs
 	[[ $BIG -gt 0 ]] && make_corpus dovecot "$TMP/dovecot-mail/big"
 	chown -R nobody:nogroup "$TMP/dovecot-mail"
 	sync
 }
 
+# mail_fsync = optimized (default): a saved message is fsynced before the
+# tagged OK.
 start_dovecot() {
 	DOVECOT_PORT=$(free_port)
-	cat >"$TMP/dovecot.conf" <<EOF
-# Private instance for the benchmark; nothing from /etc/dovecot.
-# mail_fsync = optimized (default): a saved message is fsynced before
-# the tagged OK.
-base_dir = $TMP/dovecot-run
-state_dir = $TMP/dovecot-state
-instance_name = roost-store-bench-dovecot
-log_path = $TMP/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:$TMP/dovecot-mail/%u
-mail_max_userip_connections = 1000
-passdb {
-  driver = passwd-file
-  args = $TMP/passwd
+	dovecot_conf roost-store-bench-dovecot 1000 >"$TMP/dovecot.conf"
+	run_dovecot "$TMP/dovecot.conf"
 }
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$TMP/dovecot-mail/%u
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $DOVECOT_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-EOF
-	dovecot -F -c "$TMP/dovecot.conf" >"$TMP/dovecot.out" 2>&1 &
-	DOVECOT_PID=$!
-	wait_port "$DOVECOT_PORT" "$DOVECOT_PID" ||
-		{ cat "$TMP/dovecot.out" "$TMP/dovecot.log" >&2
-		  die "dovecot did not start"; }
-	log "dovecot pid $DOVECOT_PID on 127.0.0.1:$DOVECOT_PORT"
-}
-
-server_port() { if [[ $1 == roost ]]; then echo "$ROOST_PORT"; else echo "$DOVECOT_PORT"; fi; }
-server_pid() { if [[ $1 == roost ]]; then echo "$ROOST_PID"; else echo "$DOVECOT_PID"; fi; }
 
 store() {
 	local server=$1; shift
 	"$IMAP_STORE" --host 127.0.0.1 --port "$(server_port "$server")" \
 		--pass "$PASSWORD" "$@"
-}
-
-# CPU seconds (user + system) used so far by a server: the process, its
-# live descendants, and the children it has reaped (Dovecot's exited imap
-# processes), from /proc/PID/stat.
-cpu_of() {
-	python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1])
-hz = os.sysconf("SC_CLK_TCK")
-stat, parent = {}, {}
-for d in os.listdir("/proc"):
-    if d.isdigit():
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                v = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(d)] = int(v[1])
-        stat[int(d)] = v
-def in_tree(p):
-    while p > 1:
-        if p == root:
-            return True
-        p = parent.get(p, 0)
-    return False
-t = 0
-for p, v in stat.items():
-    if in_tree(p):
-        t += int(v[11]) + int(v[12]) + int(v[13]) + int(v[14])
-print(f"{t / hz:.2f}")
-PY
-}
-
-record() {
-	# record SERVER TEST PARAMS OUTPUT
-	local out=$4
-	echo "$out" >&2
-	echo "server=$1 test=$2 $3 $(grep '^RESULT' <<<"$out")" >>"$RESULTS"
 }
 
 run_append() {
@@ -317,12 +163,12 @@ run_append() {
 		log "$server: append, $c clients into one INBOX, $per each"
 	fi
 	local cpu0 cpu1
-	cpu0=$(cpu_of "$(server_pid "$server")")
+	cpu0=$(proc_tree "$(server_pid "$server")" cpu)
 	out=$(store "$server" --mode append -c "$c" -n "$per" \
 		--size "$APPEND_SIZE" --seed $((100 + c)) --literal "$lit" \
 		"${who[@]}")
 	sleep 0.5 # let Dovecot's master reap the imap processes
-	cpu1=$(cpu_of "$(server_pid "$server")")
+	cpu1=$(proc_tree "$(server_pid "$server")" cpu)
 	local users=one cpu_ms
 	[[ ${3:-} == spread ]] && users=$c
 	cpu_ms=$(python3 -c "print(f'{($cpu1 - $cpu0) * 1000 / $((per * c)):.2f}')")
@@ -379,11 +225,15 @@ run_strace() {
 }
 
 # ---- run -----------------------------------------------------------------
-echo "server=none test=machine nproc=$(nproc) loadavg_start=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RESULTS"
+{
+	echo "server=none test=machine nproc=$(nproc) loadavg_start=\"$(loadavg)\""
+	roost_source_line
+} >>"$RESULTS"
 for s in $SERVERS; do "prepare_$s"; done
 # Cold means: the files were just written (page cache warm, index cold).
 # Drop the page cache as well if the kernel lets us.
-if sync && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+drop_caches
+if [[ $DROP_CACHES == 1 ]]; then
 	log "page cache dropped"
 	echo "server=none test=dropcaches ok=1" >>"$RESULTS"
 fi
@@ -405,19 +255,16 @@ done
 if [[ $STRACE == 1 ]]; then
 	for s in $SERVERS; do run_strace "$s"; done
 fi
-echo "server=none test=machine loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RESULTS"
+echo "server=none test=machine loadavg_end=\"$(loadavg)\"" >>"$RESULTS"
 
 # ---- summary -------------------------------------------------------------
-kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
-rows() { grep " test=$1 " "$RESULTS" || true; }
+append_row() {
+	echo "| $(kv server "$1") | $(kv clients "$1") | $(kv users "$1") | $(kv literal "$1") | $(kv appends "$1") | $(kv append_per_s "$1") | $(kv p50_ms "$1") | $(kv p99_ms "$1") | $(kv max_ms "$1") | $(kv cpu_ms_per_append "$1") |"
+}
 if [[ -n $(rows append) ]]; then
-	echo
-	echo "| server | clients | users | literal | APPENDs | APPEND/s | p50 ms | p99 ms | max ms | server CPU ms / APPEND |"
-	echo "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"
-	while read -r l; do
-		[[ -n $l ]] || continue
-		echo "| $(kv server "$l") | $(kv clients "$l") | $(kv users "$l") | $(kv literal "$l") | $(kv appends "$l") | $(kv append_per_s "$l") | $(kv p50_ms "$l") | $(kv p99_ms "$l") | $(kv max_ms "$l") | $(kv cpu_ms_per_append "$l") |"
-	done <<<"$(rows append)"
+	table append append_row \
+		"| server | clients | users | literal | APPENDs | APPEND/s | p50 ms | p99 ms | max ms | server CPU ms / APPEND |" \
+		"|---|---:|---|---|---:|---:|---:|---:|---:|---:|"
 fi
 if [[ $BIG -gt 0 ]]; then
 	echo

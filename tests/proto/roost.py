@@ -35,6 +35,12 @@ SANITIZER_MARKERS = (
     "ERROR: ThreadSanitizer",
 )
 
+# Protocols besides IMAP whose listeners every test server puts on free
+# ports (their defaults are fixed ports); tests find them in
+# RoostServer.<proto>_port / <proto>s_port.
+OTHER_PROTOCOLS = ("pop3",)
+FREE_PORTS = {"listen": "127.0.0.1:0", "tls_listen": "127.0.0.1:0"}
+
 # Users written to every server's passwd-file unless a test says otherwise.
 DEFAULT_USERS = {"alice": "secret", "bob": "hunter2"}
 
@@ -387,21 +393,26 @@ class RoostServer:
         self.listeners = []  # parsed listening events
         self.imap_port = None
         self.imaps_port = None
+        self.all_listeners = []  # every protocol's listening events
+        self.pop3_port = None
+        self.pop3s_port = None
         self.cert = self.data / "tls" / "cert.pem"
         self.key = self.data / "tls" / "key.pem"
         if bare:
             # exactly the given config; no data dir, users or certificate
             self.config = {s: dict(kv) for s, kv in (config or {}).items()}
+            # ...except that a protocol the config does not mention still
+            # listens on free ports, never on its fixed default ones
+            for section in OTHER_PROTOCOLS:
+                self.config.setdefault(section, dict(FREE_PORTS))
             self.write_config()
             self.users = {}
             return
         self.data.mkdir(exist_ok=True)
         self.config = {
             "server": {"data": str(self.data)},
-            "imap": {
-                "listen": "127.0.0.1:0",
-                "tls_listen": "127.0.0.1:0",
-            },
+            "imap": dict(FREE_PORTS),
+            **{section: dict(FREE_PORTS) for section in OTHER_PROTOCOLS},
             "auth": {
                 "failure_delay_base_ms": 50,
                 "failure_delay_max_ms": 200,
@@ -467,9 +478,14 @@ class RoostServer:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with self._cond:
             while True:
-                self.listeners = [parse_logfmt(ln) for ln in self.log
-                                  if "event=listening" in ln]
-                if len(self.listeners) >= want:
+                self.all_listeners = [parse_logfmt(ln) for ln in self.log
+                                      if "event=listening" in ln]
+                # self.listeners: IMAP's, as before other protocols came
+                self.listeners = [ev for ev in self.all_listeners
+                                  if ev.get("proto", "imap") == "imap"]
+                # every listener is logged before event=started
+                if (len(self.listeners) >= want and
+                        any("event=started" in ln for ln in self.log)):
                     break
                 if self.proc.poll() is not None:
                     # let the readers drain what is left
@@ -489,14 +505,15 @@ class RoostServer:
             with open(os.environ["ROOST_TEST_DEBUG"], "a") as f:
                 f.write(f"start {self.startup_s:.2f}s {self.base}\n"
                         + "\n".join(self.log) + "\n")
-        for ev in self.listeners:
+        for ev in self.all_listeners:
+            if "addr" not in ev or ":" not in ev["addr"]:
+                continue  # e.g. a Unix socket
             port = int(ev["addr"].rsplit(":", 1)[1])
             assert ev["addr"].rsplit(":", 1)[0] in ("127.0.0.1", "[127.0.0.1]"), ev
             assert port != 0, ev
-            if ev.get("tls") == "yes":
-                self.imaps_port = port
-            else:
-                self.imap_port = port
+            proto = ev.get("proto", "imap")
+            tls = "s" if ev.get("tls") == "yes" else ""
+            setattr(self, f"{proto}{tls}_port", port)
         return self
 
     @property
@@ -960,7 +977,9 @@ def _server_restart(self, extra_args=None):
         self.out = []
     self._threads = []
     self.listeners = []
+    self.all_listeners = []
     self.imap_port = self.imaps_port = None
+    self.pop3_port = self.pop3s_port = None
     return self.start(extra_args)
 
 

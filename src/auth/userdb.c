@@ -41,6 +41,15 @@ char *userdb_password(const char *user)
 	return password;
 }
 
+bool userdb_exists(const char *user)
+{
+	pthread_rwlock_rdlock(&userdb_lock);
+	bool found =
+	        current != NULL && passwd_file_lookup(current, user) != NULL;
+	pthread_rwlock_unlock(&userdb_lock);
+	return found;
+}
+
 char *userdb_extra(const char *user, const char *key)
 {
 	char *value = NULL;

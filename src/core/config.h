@@ -35,6 +35,12 @@ struct config {
 	unsigned int pop3_max_connections_per_ip;
 	unsigned int pop3_max_bad_commands;
 	unsigned int pop3_login_delay_s;
+	/* [lmtp] */
+	char *lmtp_listen; /* comma-separated host:port list */
+	char *lmtp_socket; /* Unix-domain socket path; "" none */
+	bool lmtp_quota_full_tempfail;
+	bool lmtp_detail_mailbox;
+	char *lmtp_recipient_delimiter;
 	/* [store] */
 	uint64_t quota_storage; /* bytes; 0: unlimited */
 	unsigned int quota_messages;

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include <stdbool.h>
+
 /* Load path and make it current. 0, or -1 with *error_r (malloc'd); the
  * previous database stays in force on error. */
 int userdb_load(const char *path, char **error_r);
@@ -17,6 +19,10 @@ bool userdb_exists(const char *user);
 /* An extra field of user's passwd-file entry ("quota_rule"), malloc'd,
  * or NULL. */
 char *userdb_extra(const char *user, const char *key);
+/* Does any user have a password stored in a scheme that gives back the
+ * plaintext ({PLAIN}), so that challenge-response logins that need it
+ * (POP3 APOP) can work? */
+bool userdb_has_plaintext(void);
 void userdb_unload(void);
 
 #endif

@@ -28,6 +28,7 @@
 #include "net/loop.h"
 #include "net/threadpool.h"
 #include "net/tls.h"
+#include "pop3/pop3-server.h"
 
 #define PENALTY_MAX_ENTRIES 65536
 
@@ -42,6 +43,7 @@ struct server {
 	struct threadpool *io_pool;
 	struct penalty *penalty;
 	struct imap_server *imap;
+	struct pop3_server *pop3;
 	struct listener *listeners;
 };
 
@@ -173,6 +175,14 @@ static int open_listeners(struct server *srv)
 	    listener_open_list(&srv->listeners, srv->cfg->imap_tls_listen,
 	                       "imap", true, imap_server_accept,
 	                       imap_server_listen_ctx(srv->imap, true),
+	                       &error) < 0 ||
+	    listener_open_list(&srv->listeners, srv->cfg->pop3_listen, "pop3",
+	                       false, pop3_server_accept,
+	                       pop3_server_listen_ctx(srv->pop3, false),
+	                       &error) < 0 ||
+	    listener_open_list(&srv->listeners, srv->cfg->pop3_tls_listen,
+	                       "pop3", true, pop3_server_accept,
+	                       pop3_server_listen_ctx(srv->pop3, true),
 	                       &error) < 0) {
 		log_error("listen_failed", error);
 		free(error);
@@ -199,6 +209,7 @@ static void reload(struct server *srv)
 	}
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));
 	imap_server_reload(srv->imap, cfg);
+	pop3_server_reload(srv->pop3, cfg);
 	config_free(&srv->cfg);
 	srv->cfg = cfg;
 	log_event(LOG_INFO, "reload", NULL);
@@ -213,6 +224,7 @@ static void shutdown_on_loop(void *arg)
 {
 	struct shutdown_ctx *ctx = arg;
 	imap_server_shutdown_loop(ctx->srv->imap, ctx->loop);
+	pop3_server_shutdown_loop(ctx->srv->pop3, ctx->loop);
 	loop_stop(ctx->loop);
 	free(ctx);
 }
@@ -245,6 +257,7 @@ static void stop_workers(struct server *srv)
 	for (unsigned int i = 0; i < srv->n_loops; i++) {
 		loop_drain(srv->loops[i]);
 		imap_server_shutdown_loop(srv->imap, srv->loops[i]);
+		pop3_server_shutdown_loop(srv->pop3, srv->loops[i]);
 		loop_drain(srv->loops[i]);
 	}
 }
@@ -269,6 +282,7 @@ static void server_free(struct server *srv)
 {
 	listener_close_all(&srv->listeners);
 	imap_server_destroy(&srv->imap);
+	pop3_server_destroy(&srv->pop3);
 	for (unsigned int i = 0; i < srv->n_loops; i++)
 		loop_destroy(&srv->loops[i]);
 	free(srv->loops);
@@ -304,6 +318,8 @@ static int server_setup(struct server *srv)
 	        penalty_create(cfg->failure_delay_base_ms,
 	                       cfg->failure_delay_max_ms, PENALTY_MAX_ENTRIES);
 	srv->imap = imap_server_create(cfg, srv->loops, srv->n_loops, srv->pool,
+	                               srv->io_pool, srv->penalty);
+	srv->pop3 = pop3_server_create(cfg, srv->loops, srv->n_loops, srv->pool,
 	                               srv->io_pool, srv->penalty);
 	if (open_listeners(srv) < 0 || drop_privileges(cfg->run_user) < 0)
 		return -1;

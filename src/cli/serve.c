@@ -24,6 +24,7 @@
 #include "core/util.h"
 #include "core/xalloc.h"
 #include "imap/imap-server.h"
+#include "lmtp/lmtp-server.h"
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/threadpool.h"
@@ -43,6 +44,7 @@ struct server {
 	struct threadpool *io_pool;
 	struct penalty *penalty;
 	struct imap_server *imap;
+	struct lmtp_server *lmtp;
 	struct pop3_server *pop3;
 	struct listener *listeners;
 };
@@ -183,7 +185,12 @@ static int open_listeners(struct server *srv)
 	    listener_open_list(&srv->listeners, srv->cfg->pop3_tls_listen,
 	                       "pop3", true, pop3_server_accept,
 	                       pop3_server_listen_ctx(srv->pop3, true),
-	                       &error) < 0) {
+	                       &error) < 0 ||
+	    listener_open_list(&srv->listeners, srv->cfg->lmtp_listen, "lmtp",
+	                       false, lmtp_server_accept, srv->lmtp,
+	                       &error) < 0 ||
+	    listener_open_unix(&srv->listeners, srv->cfg->lmtp_socket, "lmtp",
+	                       lmtp_server_accept, srv->lmtp, &error) < 0) {
 		log_error("listen_failed", error);
 		free(error);
 		return -1;
@@ -209,6 +216,7 @@ static void reload(struct server *srv)
 	}
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));
 	imap_server_reload(srv->imap, cfg);
+	lmtp_server_reload(srv->lmtp, cfg);
 	pop3_server_reload(srv->pop3, cfg);
 	config_free(&srv->cfg);
 	srv->cfg = cfg;
@@ -224,6 +232,7 @@ static void shutdown_on_loop(void *arg)
 {
 	struct shutdown_ctx *ctx = arg;
 	imap_server_shutdown_loop(ctx->srv->imap, ctx->loop);
+	lmtp_server_shutdown_loop(ctx->srv->lmtp, ctx->loop);
 	pop3_server_shutdown_loop(ctx->srv->pop3, ctx->loop);
 	loop_stop(ctx->loop);
 	free(ctx);
@@ -257,6 +266,7 @@ static void stop_workers(struct server *srv)
 	for (unsigned int i = 0; i < srv->n_loops; i++) {
 		loop_drain(srv->loops[i]);
 		imap_server_shutdown_loop(srv->imap, srv->loops[i]);
+		lmtp_server_shutdown_loop(srv->lmtp, srv->loops[i]);
 		pop3_server_shutdown_loop(srv->pop3, srv->loops[i]);
 		loop_drain(srv->loops[i]);
 	}
@@ -282,6 +292,7 @@ static void server_free(struct server *srv)
 {
 	listener_close_all(&srv->listeners);
 	imap_server_destroy(&srv->imap);
+	lmtp_server_destroy(&srv->lmtp);
 	pop3_server_destroy(&srv->pop3);
 	for (unsigned int i = 0; i < srv->n_loops; i++)
 		loop_destroy(&srv->loops[i]);
@@ -319,6 +330,7 @@ static int server_setup(struct server *srv)
 	                       cfg->failure_delay_max_ms, PENALTY_MAX_ENTRIES);
 	srv->imap = imap_server_create(cfg, srv->loops, srv->n_loops, srv->pool,
 	                               srv->io_pool, srv->penalty);
+	srv->lmtp = lmtp_server_create(cfg, srv->n_loops, srv->io_pool);
 	srv->pop3 = pop3_server_create(cfg, srv->loops, srv->n_loops, srv->pool,
 	                               srv->io_pool, srv->penalty);
 	if (open_listeners(srv) < 0 || drop_privileges(cfg->run_user) < 0)

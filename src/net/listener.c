@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -23,6 +25,7 @@ struct listener {
 	struct loop_io io;
 	listener_accept_cb *cb;
 	void *ctx;
+	char *unix_path; /* removed at close; NULL for TCP */
 };
 
 static void accept_cb(struct loop_io *io, unsigned int events)
@@ -39,7 +42,9 @@ static void accept_cb(struct loop_io *io, unsigned int events)
 			return;
 		}
 		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (l->unix_path == NULL)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			           sizeof(one));
 		l->cb(loop, fd, l->ctx);
 	}
 }
@@ -160,6 +165,80 @@ int listener_open_list(struct listener **head_r, const char *list,
 	return ret;
 }
 
+/* A socket file left at path by a server that is gone is removed; a
+ * live one (something accepts on it) or any other file is an error. */
+static int unix_clear(const char *path, const struct sockaddr_un *sun,
+                      char **error_r)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		*error_r = addr_error(path, "exists and is not a socket");
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live = fd >= 0 && connect(fd, (const struct sockaddr *)sun,
+	                               sizeof(*sun)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (live) {
+		*error_r = addr_error(path, "another server is listening");
+		return -1;
+	}
+	unlink(path);
+	return 0;
+}
+
+static int open_unix(const char *path, int *fd_r, char **error_r)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*error_r = addr_error(path, "path too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (unix_clear(path, &sun, error_r) < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* any local user may connect (as Dovecot's LMTP socket): the
+	 * directory's permissions are the place to restrict it */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, 1024) < 0) {
+		*error_r = addr_error(path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*fd_r = fd;
+	return 0;
+}
+
+int listener_open_unix(struct listener **head_r, const char *path,
+                       const char *proto, listener_accept_cb *cb, void *ctx,
+                       char **error_r)
+{
+	int fd;
+	if (path[0] == '\0')
+		return 0;
+	if (open_unix(path, &fd, error_r) < 0)
+		return -1;
+	struct listener *l = xcalloc(1, sizeof(*l));
+	l->io.fd = fd;
+	l->io.cb = accept_cb;
+	l->cb = cb;
+	l->ctx = ctx;
+	l->unix_path = xstrdup(path);
+	while (*head_r != NULL)
+		head_r = &(*head_r)->next;
+	*head_r = l;
+	char *text = xasprintf("unix:%s", path);
+	log_event(LOG_INFO, "listening", "proto", proto, "tls", "no", "addr",
+	          text, NULL);
+	free(text);
+	return 0;
+}
+
 void listener_watch_all(struct listener *head, struct loop *loop)
 {
 	for (struct listener *l = head; l != NULL; l = l->next)
@@ -172,6 +251,9 @@ void listener_close_all(struct listener **headp)
 	while (l != NULL) {
 		struct listener *next = l->next;
 		close(l->io.fd);
+		if (l->unix_path != NULL)
+			unlink(l->unix_path);
+		free(l->unix_path);
 		free(l);
 		l = next;
 	}

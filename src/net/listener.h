@@ -19,6 +19,13 @@ typedef void listener_accept_cb(struct loop *loop, int fd, void *ctx);
 int listener_open_list(struct listener **head_r, const char *list,
                        const char *proto, bool tls, listener_accept_cb *cb,
                        void *ctx, char **error_r);
+/* Bind a Unix-domain stream socket at path (mode 0666; a stale socket
+ * file left there is replaced) and log event=listening with
+ * addr=unix:PATH. An empty path opens nothing. The file is removed when
+ * the listener closes. 0, or -1 with *error_r (malloc'd). */
+int listener_open_unix(struct listener **head_r, const char *path,
+                       const char *proto, listener_accept_cb *cb, void *ctx,
+                       char **error_r);
 /* Start accepting on loop (call once per worker loop). */
 void listener_watch_all(struct listener *head, struct loop *loop);
 /* Close every listener in the chain; sets *head to NULL. Only after the

@@ -38,8 +38,15 @@ SANITIZER_MARKERS = (
 # Protocols besides IMAP whose listeners every test server puts on free
 # ports (their defaults are fixed ports); tests find them in
 # RoostServer.<proto>_port / <proto>s_port.
-OTHER_PROTOCOLS = ("pop3",)
+OTHER_PROTOCOLS = ("pop3", "lmtp")
 FREE_PORTS = {"listen": "127.0.0.1:0", "tls_listen": "127.0.0.1:0"}
+# LMTP has no TLS listener; its Unix socket (RoostServer.lmtp_socket) is
+# off unless a test configures [lmtp] socket
+PROTOCOL_FREE_PORTS = {"lmtp": {"listen": "127.0.0.1:0"}}
+
+
+def free_ports(section):
+    return dict(PROTOCOL_FREE_PORTS.get(section, FREE_PORTS))
 
 # Users written to every server's passwd-file unless a test says otherwise.
 DEFAULT_USERS = {"alice": "secret", "bob": "hunter2"}
@@ -395,6 +402,8 @@ class RoostServer:
         self.imaps_port = None
         self.all_listeners = []  # every protocol's listening events
         self.pop3_port = None
+        self.lmtp_port = None
+        self.lmtp_socket = None  # path of the LMTP Unix socket, if any
         self.pop3s_port = None
         self.cert = self.data / "tls" / "cert.pem"
         self.key = self.data / "tls" / "key.pem"
@@ -404,7 +413,7 @@ class RoostServer:
             # ...except that a protocol the config does not mention still
             # listens on free ports, never on its fixed default ones
             for section in OTHER_PROTOCOLS:
-                self.config.setdefault(section, dict(FREE_PORTS))
+                self.config.setdefault(section, free_ports(section))
             self.write_config()
             self.users = {}
             return
@@ -412,7 +421,7 @@ class RoostServer:
         self.config = {
             "server": {"data": str(self.data)},
             "imap": dict(FREE_PORTS),
-            **{section: dict(FREE_PORTS) for section in OTHER_PROTOCOLS},
+            **{section: free_ports(section) for section in OTHER_PROTOCOLS},
             "auth": {
                 "failure_delay_base_ms": 50,
                 "failure_delay_max_ms": 200,
@@ -506,8 +515,12 @@ class RoostServer:
                 f.write(f"start {self.startup_s:.2f}s {self.base}\n"
                         + "\n".join(self.log) + "\n")
         for ev in self.all_listeners:
+            if ev.get("addr", "").startswith("unix:"):
+                setattr(self, f"{ev.get('proto', 'imap')}_socket",
+                        ev["addr"][len("unix:"):])
+                continue
             if "addr" not in ev or ":" not in ev["addr"]:
-                continue  # e.g. a Unix socket
+                continue
             port = int(ev["addr"].rsplit(":", 1)[1])
             assert ev["addr"].rsplit(":", 1)[0] in ("127.0.0.1", "[127.0.0.1]"), ev
             assert port != 0, ev
@@ -980,6 +993,7 @@ def _server_restart(self, extra_args=None):
     self.all_listeners = []
     self.imap_port = self.imaps_port = None
     self.pop3_port = self.pop3s_port = None
+    self.lmtp_port = self.lmtp_socket = None
     return self.start(extra_args)
 
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd-deliver.h"
 #include "cli/cmd-reindex.h"
 #include "cli/cmd-user.h"
 #include "cli/serve.h"
@@ -29,6 +30,8 @@ static void usage(FILE *out)
 	        "  user del NAME              remove a user\n"
 	        "  user list                  list users\n"
 	        "  reindex USER               rebuild a user's mail index\n"
+	        "  deliver USER [-m MAILBOX] [-f SENDER]\n"
+	        "                             deliver the message on stdin\n"
 	        "  version                    print the version\n");
 }
 
@@ -121,6 +124,16 @@ static int cmd_reindex_main(const struct options *opt)
 	return ret;
 }
 
+static int cmd_deliver_main(const struct options *opt)
+{
+	struct config *cfg = load_config(opt);
+	if (cfg == NULL)
+		return 78; /* EX_CONFIG */
+	int ret = cmd_deliver(cfg, opt->argc, opt->argv);
+	config_free(&cfg);
+	return ret;
+}
+
 static int run(const char *command, struct options *opt)
 {
 	if (strcmp(command, "serve") == 0) {
@@ -136,6 +149,8 @@ static int run(const char *command, struct options *opt)
 		return cmd_user_main(opt);
 	if (strcmp(command, "reindex") == 0)
 		return cmd_reindex_main(opt);
+	if (strcmp(command, "deliver") == 0)
+		return cmd_deliver_main(opt);
 	if (strcmp(command, "version") == 0 ||
 	    strcmp(command, "--version") == 0) {
 		printf("roost %s\n", ROOST_VERSION);

@@ -40,7 +40,8 @@ require_root() {
 # the work tree, or with SNAPSHOT=1 from the committed HEAD (`git
 # archive` into SNAPSHOT_DIR, so that others' uncommitted edits stay out
 # of the figures; BUILD_DIR must then serve only that snapshot). Nothing
-# with BUILD=0. Sets COMMIT.
+# with BUILD=0. Sets COMMIT (HEAD now); BUILD_DIR/bench-source says what
+# tree was built, for roost_source_line.
 build_roost() {
 	local src=$ROOT
 	COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -62,15 +63,19 @@ build_roost() {
 	fi
 	# only what the benchmark runs: unit tests need not build for it
 	ninja -C "$BUILD_DIR" "$@" >&2
+	if [[ $SNAPSHOT == 1 ]]; then
+		echo "commit=$COMMIT source=snapshot"
+	else
+		echo "commit=$COMMIT source=worktree uncommitted_src_files=$(git -C "$ROOT" status --porcelain -- src 2>/dev/null | wc -l)"
+	fi >"$BUILD_DIR/bench-source"
 }
 
-# A results.txt line saying which roost tree the figures are of.
+# A results.txt line saying which roost tree the figures are of: the one
+# build_roost built now or, with BUILD=0, earlier into BUILD_DIR.
 roost_source_line() {
-	if [[ $SNAPSHOT == 1 ]]; then
-		echo "server=none test=roost commit=$COMMIT source=snapshot"
-	else
-		echo "server=none test=roost commit=$COMMIT source=worktree uncommitted_src_files=$(git -C "$ROOT" status --porcelain -- src 2>/dev/null | wc -l)"
-	fi
+	local built=commit=unknown
+	[[ -f $BUILD_DIR/bench-source ]] && built=$(cat "$BUILD_DIR/bench-source")
+	echo "server=none test=roost $built build=$BUILD head=$COMMIT"
 }
 
 # check_servers: every name in SERVERS is roost or dovecot, and there.

@@ -170,9 +170,8 @@ void lmtp_session_resume(struct lmtp_session *s)
 	s->input = LMTP_INPUT_COMMANDS;
 	s->last_activity_ms = loop_now_ms(conn_loop(s->conn));
 	conn_flush(s->conn);
+	/* input pipelined behind the data comes from the loop */
 	conn_resume_input(s->conn);
-	if (conn_input(s->conn)->len > 0)
-		session_process(s);
 }
 
 static void on_input(struct conn *c, void *ctx)

@@ -25,6 +25,9 @@
 #include <openssl/ssl.h>
 
 static void vreply(struct pop3_session *s, const char *status, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void vreply(struct pop3_session *s, const char *status, const char *fmt,
                    va_list ap)
 {
 	char text[512];

@@ -980,3 +980,43 @@ def test_no_password_in_log(make_server):
         c.login("pw", "Sup3rSecretPw")
     text = "\n".join(srv.log)
     assert "Sup3rSecretPw" not in text and "WrongSecretPw" not in text
+
+
+def test_failed_login_penalty(make_server):
+    """Failures are answered after the per-address delay IMAP uses, and
+    the two protocols share it."""
+    base_ms = 400
+    srv = make_server(config={"auth": {"failure_delay_base_ms": base_ms,
+                                       "failure_delay_max_ms": 5000}})
+    with Pop3(srv.pop3_port) as c:
+        c.ok("USER alice")
+        c.err("PASS wrong1", "AUTH")
+        c.ok("USER alice")
+        t0 = time.monotonic()
+        c.err("PASS wrong2", "AUTH")
+        # a lower bound only: the delay is there
+        assert time.monotonic() - t0 >= base_ms / 1000 * 0.9
+    assert len(srv.wait_event("login_failed", count=2, proto="pop3",
+                              user="alice")) == 2
+    with srv.connect() as imap:
+        t0 = time.monotonic()
+        assert imap.cmd("LOGIN alice wrong3").status == "NO"
+        assert time.monotonic() - t0 >= base_ms / 1000 * 0.9
+    with Pop3(srv.pop3_port) as c:
+        c.login("alice", "secret")
+
+
+def test_sighup_reloads_pop3_settings(make_server):
+    srv = make_server()
+    with Pop3(srv.pop3_port) as before:
+        assert not any(x.startswith("LOGIN-DELAY") for x in capa(before))
+        srv.config["pop3"]["login_delay_s"] = 60
+        srv.write_config()
+        n = len(srv.events("reload"))
+        srv.send_signal(__import__("signal").SIGHUP)
+        srv.wait_event("reload", count=n + 1)
+        with Pop3(srv.pop3_port) as c:
+            assert "LOGIN-DELAY 60" in capa(c)
+        # a session keeps the settings it started with
+        assert not any(x.startswith("LOGIN-DELAY") for x in capa(before))
+        before.login("alice", "secret")

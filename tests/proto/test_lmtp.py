@@ -557,7 +557,7 @@ def test_shutdown_says_421(make_server):
     lc.close()
 
 
-def test_other_sessions_served_during_delivery(lsrv, user):
+def test_other_sessions_served_during_a_slow_data(lsrv, user):
     """Deliveries run on the thread pool: while one client sends a big
     message, another delivers and an IMAP client is answered."""
     slow = LmtpClient(lsrv.lmtp_port)

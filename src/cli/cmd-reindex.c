@@ -60,6 +60,8 @@ int cmd_reindex(const char *data_dir, int argc, char **argv)
 	if (st != NULL) {
 		store_get_quota(st, &q);
 		ret = derive_all(st, &derived);
+		if (ret == STORE_OK)
+			ret = store_text_flush(st);
 	}
 	store_close(&st);
 	printf("reindexed %s: %llu messages, %llu bytes, %zu parsed\n", argv[0],

@@ -325,6 +325,7 @@ enum store_status store_append(struct store *st, const char *name,
 	}
 	if (ret == STORE_OK) {
 		store_finish_renames(st, dir, &kw, rows, count);
+		cache_text_flush_now(st);
 		for (size_t i = 0; i < count; i++)
 			uids_r[i] = rows[i].uid;
 	}

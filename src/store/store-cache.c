@@ -1,6 +1,19 @@
-/* What the message model derives from a message: a blob per message
- * (message_cache) and its searchable text in an FTS5 trigram index
- * (message_text, whose rowid is mailbox_id << 32 | uid). See store.h. */
+/* What the message model derives from a message (see store.h), keyed by
+ * id = mailbox_id << 32 | uid:
+ *  - `derived`: the blob, in a rowid table, so a blob of a few KiB fits
+ *    in its leaf page instead of spilling to an overflow page;
+ *  - the searchable text, once, in `text_store`; the FTS5 trigram
+ *    index `message_text` is contentless (it keeps no copy of the
+ *    text) and takes texts TEXT_BATCH messages at a time: indexing one
+ *    message per transaction made FTS5 write a new segment, and merge
+ *    segments, for every APPEND (45 page writes per 4 KB message); a
+ *    batch writes one segment. A text not indexed yet (its id in
+ *    `text_unindexed`, so the text row is written once) is a candidate
+ *    of every search, confirmed like the rest, so answers do not
+ *    depend on it. A contentless index forgets a text
+ *    only when told its exact words, which `text_store` has;
+ *  - `message.has_text`, with a partial index on the messages that have
+ *    no text, so finding those costs nothing when there are none. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,43 +22,60 @@
 #include "store/store-private.h"
 
 #define TEXT_MIN_NEEDLE 3
+#define TEXT_BATCH 128
 
 static int64_t text_rowid(int64_t mailbox_id, uint32_t uid)
 {
 	return (int64_t)((uint64_t)mailbox_id << 32 | uid);
 }
 
+/* Run the statement, its parameters (none, one or two) bound to a and
+ * b. */
+static enum store_status run_ids(struct store *st, const char *sql, int64_t a,
+                                 int64_t b, const char *what)
+{
+	sqlite3_stmt *s = db_stmt(st, sql);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (sqlite3_bind_parameter_count(s) > 0)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) > 1)
+		sqlite3_bind_int64(s, 2, b);
+	return db_exec_stmt(s) == SQLITE_DONE ? STORE_OK : db_error(st, what);
+}
+
+/* Drop the texts (and the blobs too, unless text_only) of the ids in
+ * [lo, hi]. */
+static enum store_status cache_delete_range(struct store *st, int64_t lo,
+                                            int64_t hi, bool text_only)
+{
+	static const char *const sql[] = {
+	        "INSERT INTO message_text (message_text, rowid, header, body)"
+	        " SELECT 'delete', id, header, body FROM text_store"
+	        " WHERE id BETWEEN ?1 AND ?2 AND id NOT IN"
+	        " (SELECT id FROM text_unindexed WHERE id BETWEEN ?1 AND ?2)",
+	        "DELETE FROM text_unindexed WHERE id BETWEEN ? AND ?",
+	        "DELETE FROM text_store WHERE id BETWEEN ? AND ?",
+	        "DELETE FROM derived WHERE id BETWEEN ? AND ?",
+	};
+	enum store_status ret = STORE_OK;
+	size_t n = sizeof(sql) / sizeof(sql[0]) - (text_only ? 1 : 0);
+	for (size_t i = 0; i < n && ret == STORE_OK; i++)
+		ret = run_ids(st, sql[i], lo, hi, "cache delete");
+	return ret;
+}
+
 enum store_status cache_delete(struct store *st, int64_t mailbox_id,
                                uint32_t uid)
 {
-	sqlite3_stmt *c = db_stmt(st, "DELETE FROM message_cache"
-	                              " WHERE mailbox_id = ? AND uid = ?");
-	sqlite3_stmt *t = db_stmt(st, "DELETE FROM message_text"
-	                              " WHERE rowid = ?");
-	if (c == NULL || t == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(c, 1, mailbox_id);
-	sqlite3_bind_int64(c, 2, uid);
-	sqlite3_bind_int64(t, 1, text_rowid(mailbox_id, uid));
-	if (db_exec_stmt(c) != SQLITE_DONE || db_exec_stmt(t) != SQLITE_DONE)
-		return db_error(st, "cache delete");
-	return STORE_OK;
+	int64_t id = text_rowid(mailbox_id, uid);
+	return cache_delete_range(st, id, id, false);
 }
 
 enum store_status cache_delete_mailbox(struct store *st, int64_t mailbox_id)
 {
-	sqlite3_stmt *c = db_stmt(st, "DELETE FROM message_cache"
-	                              " WHERE mailbox_id = ?");
-	sqlite3_stmt *t = db_stmt(st, "DELETE FROM message_text"
-	                              " WHERE rowid BETWEEN ? AND ?");
-	if (c == NULL || t == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(c, 1, mailbox_id);
-	sqlite3_bind_int64(t, 1, text_rowid(mailbox_id, 0));
-	sqlite3_bind_int64(t, 2, text_rowid(mailbox_id, UINT32_MAX));
-	if (db_exec_stmt(c) != SQLITE_DONE || db_exec_stmt(t) != SQLITE_DONE)
-		return db_error(st, "cache delete");
-	return STORE_OK;
+	return cache_delete_range(st, text_rowid(mailbox_id, 0),
+	                          text_rowid(mailbox_id, UINT32_MAX), false);
 }
 
 static bool message_exists(struct store *st, int64_t mailbox_id, uint32_t uid)
@@ -61,69 +91,142 @@ static bool message_exists(struct store *st, int64_t mailbox_id, uint32_t uid)
 	return found;
 }
 
+/* The message's has_text mark. */
+static enum store_status mark_text(struct store *st, int64_t mailbox_id,
+                                   uint32_t uid, bool has)
+{
+	sqlite3_stmt *s = db_stmt(st, "UPDATE message SET has_text = ?"
+	                              " WHERE mailbox_id = ? AND uid = ?");
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int(s, 1, has);
+	sqlite3_bind_int64(s, 2, mailbox_id);
+	sqlite3_bind_int64(s, 3, uid);
+	return db_exec_stmt(s) == SQLITE_DONE ? STORE_OK
+	                                      : db_error(st, "text mark");
+}
+
+static enum store_status put_text(struct store *st, int64_t id,
+                                  const struct store_cache_entry *e)
+{
+	sqlite3_stmt *t =
+	        db_stmt(st, "INSERT INTO text_store (id, header, body)"
+	                    " VALUES (?, ?, ?)");
+	/* a text it had leaves the index first */
+	enum store_status ret = cache_delete_range(st, id, id, true);
+	if (ret == STORE_OK)
+		ret = run_ids(st, "INSERT INTO text_unindexed (id) VALUES (?)",
+		              id, 0, "text put");
+	if (t == NULL || ret != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(t, 1, id);
+	sqlite3_bind_text64(t, 2, e->header_text != NULL ? e->header_text : "",
+	                    e->header_len, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(t, 3, e->body_text, e->body_len, SQLITE_STATIC,
+	                    SQLITE_UTF8);
+	return db_exec_stmt(t) == SQLITE_DONE ? STORE_OK
+	                                      : db_error(st, "text put");
+}
+
 /* Keep e's blob and text (each only if given) with uid, replacing what
  * it had (in a write transaction). */
 enum store_status cache_put(struct store *st, int64_t mailbox_id, uint32_t uid,
                             const struct store_cache_entry *e)
 {
-	sqlite3_stmt *c = db_stmt(
-	        st,
-	        "INSERT INTO message_cache (mailbox_id, uid, data, has_text)"
-	        " VALUES (?1, ?2, coalesce(?3, x''), ?4)"
-	        " ON CONFLICT (mailbox_id, uid) DO UPDATE SET"
-	        " data = coalesce(?3, data), has_text = has_text OR ?4");
-	sqlite3_stmt *d = db_stmt(st, "DELETE FROM message_text"
-	                              " WHERE rowid = ?");
-	sqlite3_stmt *t =
-	        db_stmt(st, "INSERT INTO message_text"
-	                    " (rowid, header, body) VALUES (?, ?, ?)");
-	if (c == NULL || d == NULL || t == NULL)
+	int64_t id = text_rowid(mailbox_id, uid);
+	enum store_status ret = STORE_OK;
+	if (e->body_text != NULL) {
+		ret = put_text(st, id, e);
+		if (ret == STORE_OK)
+			ret = mark_text(st, mailbox_id, uid, true);
+	}
+	if (ret != STORE_OK || e->data == NULL)
+		return ret;
+	sqlite3_stmt *c = db_stmt(st, "INSERT OR REPLACE INTO derived"
+	                              " (id, data) VALUES (?, ?)");
+	if (c == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(c, 1, mailbox_id);
-	sqlite3_bind_int64(c, 2, uid);
-	if (e->data != NULL)
-		sqlite3_bind_blob64(c, 3, e->data, e->len, SQLITE_STATIC);
-	sqlite3_bind_int(c, 4, e->body_text != NULL);
-	if (db_exec_stmt(c) != SQLITE_DONE)
-		return db_error(st, "cache put");
-	if (e->body_text == NULL)
-		return STORE_OK;
-	int64_t rowid = text_rowid(mailbox_id, uid);
-	sqlite3_bind_int64(d, 1, rowid);
-	sqlite3_bind_int64(t, 1, rowid);
-	sqlite3_bind_text64(t, 2, e->header_text != NULL ? e->header_text : "",
-	                    e->header_len, SQLITE_STATIC, SQLITE_UTF8);
-	sqlite3_bind_text64(t, 3, e->body_text, e->body_len, SQLITE_STATIC,
-	                    SQLITE_UTF8);
-	if (db_exec_stmt(d) != SQLITE_DONE || db_exec_stmt(t) != SQLITE_DONE)
-		return db_error(st, "text put");
-	return STORE_OK;
+	sqlite3_bind_int64(c, 1, id);
+	sqlite3_bind_blob64(c, 2, e->len > 0 ? e->data : "", e->len,
+	                    SQLITE_STATIC);
+	return db_exec_stmt(c) == SQLITE_DONE ? STORE_OK
+	                                      : db_error(st, "cache put");
 }
 
 /* The derived data of one message for a copy of it (in a write
- * transaction). */
+ * transaction): the copy's text waits for the next batch. */
 enum store_status cache_copy(struct store *st, int64_t from_id,
                              uint32_t from_uid, int64_t to_id, uint32_t to_uid)
 {
-	sqlite3_stmt *c =
-	        db_stmt(st, "INSERT OR REPLACE INTO message_cache"
-	                    " SELECT ?, ?, data, has_text FROM message_cache"
-	                    " WHERE mailbox_id = ? AND uid = ?");
-	sqlite3_stmt *t = db_stmt(
+	int64_t from = text_rowid(from_id, from_uid);
+	int64_t to = text_rowid(to_id, to_uid);
+	enum store_status ret = run_ids(
 	        st,
-	        "INSERT INTO message_text (rowid, header, body)"
-	        " SELECT ?, header, body FROM message_text WHERE rowid = ?");
-	if (c == NULL || t == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(c, 1, to_id);
-	sqlite3_bind_int64(c, 2, to_uid);
-	sqlite3_bind_int64(c, 3, from_id);
-	sqlite3_bind_int64(c, 4, from_uid);
-	sqlite3_bind_int64(t, 1, text_rowid(to_id, to_uid));
-	sqlite3_bind_int64(t, 2, text_rowid(from_id, from_uid));
-	if (db_exec_stmt(c) != SQLITE_DONE || db_exec_stmt(t) != SQLITE_DONE)
-		return db_error(st, "cache copy");
-	return STORE_OK;
+	        "INSERT OR REPLACE INTO derived SELECT ?2, data FROM derived"
+	        " WHERE id = ?1",
+	        from, to, "cache copy");
+	if (ret == STORE_OK)
+		ret = run_ids(st,
+		              "INSERT OR REPLACE INTO text_store"
+		              " SELECT ?2, header, body FROM text_store"
+		              " WHERE id = ?1",
+		              from, to, "cache copy");
+	if (ret != STORE_OK || sqlite3_changes(st->db) == 0)
+		return ret;
+	ret = run_ids(st,
+	              "INSERT OR REPLACE INTO text_unindexed (id)"
+	              " VALUES (?)",
+	              to, 0, "cache copy");
+	return ret == STORE_OK ? mark_text(st, to_id, to_uid, true) : ret;
+}
+
+enum store_status store_text_flush(struct store *st)
+{
+	enum store_status ret = db_begin(st, true);
+	if (ret != STORE_OK)
+		return ret;
+	ret = cache_text_flush(st, true);
+	if (ret != STORE_OK) {
+		db_rollback(st);
+		return ret;
+	}
+	return db_commit(st);
+}
+
+void cache_text_flush_now(struct store *st)
+{
+	if (db_begin(st, true) != STORE_OK)
+		return;
+	if (cache_text_flush(st, false) == STORE_OK)
+		db_commit(st);
+	else
+		db_rollback(st); /* the texts stay pending: still searched */
+}
+
+/* Move the pending texts into the trigram index once there are
+ * TEXT_BATCH of them (in a write transaction). */
+enum store_status cache_text_flush(struct store *st, bool force)
+{
+	sqlite3_stmt *n = db_stmt(st, "SELECT count(*) FROM text_unindexed");
+	if (n == NULL || sqlite3_step(n) != SQLITE_ROW) {
+		if (n != NULL)
+			sqlite3_reset(n);
+		return db_error(st, "text count");
+	}
+	int64_t pending = sqlite3_column_int64(n, 0);
+	sqlite3_reset(n);
+	if (pending == 0 || (!force && pending < TEXT_BATCH))
+		return STORE_OK;
+	enum store_status ret =
+	        run_ids(st,
+	                "INSERT INTO message_text (rowid, header, body)"
+	                " SELECT id, header, body FROM text_store"
+	                " WHERE id IN (SELECT id FROM text_unindexed)",
+	                0, 0, "text flush");
+	if (ret == STORE_OK)
+		ret = run_ids(st, "DELETE FROM text_unindexed", 0, 0,
+		              "text flush");
+	return ret;
 }
 
 enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
@@ -136,6 +239,8 @@ enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
 			ret = cache_put(st, (int64_t)mailbox_id, entries[i].uid,
 			                &entries[i]);
 	}
+	if (ret == STORE_OK)
+		ret = cache_text_flush(st, false);
 	if (ret != STORE_OK) {
 		db_rollback(st);
 		return ret;
@@ -148,12 +253,10 @@ enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
 {
 	*data_r = NULL;
 	*len_r = 0;
-	sqlite3_stmt *s = db_stmt(st, "SELECT data FROM message_cache"
-	                              " WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *s = db_stmt(st, "SELECT data FROM derived WHERE id = ?");
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, (int64_t)mailbox_id);
-	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 1, text_rowid((int64_t)mailbox_id, uid));
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(s, 0);
@@ -252,21 +355,26 @@ enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
 	sqlite3_stmt *fts = db_stmt(
 	        st, "SELECT rowid FROM message_text WHERE message_text MATCH ?"
 	            " AND rowid BETWEEN ? AND ?");
-	sqlite3_stmt *bare = db_stmt(
-	        st, "SELECT m.uid FROM message m LEFT JOIN message_cache c"
-	            " ON c.mailbox_id = m.mailbox_id AND c.uid = m.uid"
-	            " WHERE m.mailbox_id = ? AND coalesce(c.has_text, 0) = 0");
-	if (fts == NULL || bare == NULL) {
+	/* not in the trigram index: pending, or no text at all */
+	sqlite3_stmt *rest = db_stmt(
+	        st, "SELECT id FROM text_unindexed WHERE"
+	            " id BETWEEN ?2 AND ?3 UNION ALL SELECT uid FROM message"
+	            " WHERE mailbox_id = ?1 AND has_text = 0");
+	if (fts == NULL || rest == NULL) {
 		free(query);
 		return STORE_ERROR;
 	}
+	int64_t lo = text_rowid((int64_t)mailbox_id, 0);
+	int64_t hi = text_rowid((int64_t)mailbox_id, UINT32_MAX);
 	sqlite3_bind_text(fts, 1, query, -1, SQLITE_TRANSIENT);
 	free(query);
-	sqlite3_bind_int64(fts, 2, text_rowid((int64_t)mailbox_id, 0));
-	sqlite3_bind_int64(fts, 3, text_rowid((int64_t)mailbox_id, UINT32_MAX));
-	sqlite3_bind_int64(bare, 1, (int64_t)mailbox_id);
+	sqlite3_bind_int64(fts, 2, lo);
+	sqlite3_bind_int64(fts, 3, hi);
+	sqlite3_bind_int64(rest, 1, (int64_t)mailbox_id);
+	sqlite3_bind_int64(rest, 2, lo);
+	sqlite3_bind_int64(rest, 3, hi);
 	if (collect(fts, &uids, &n, &cap) < 0 ||
-	    collect(bare, &uids, &n, &cap) < 0) {
+	    collect(rest, &uids, &n, &cap) < 0) {
 		free(uids);
 		return db_error(st, "text search");
 	}
@@ -285,10 +393,9 @@ enum store_status store_cache_missing(struct store *st, uint64_t mailbox_id,
 	*uids_r = NULL;
 	*count_r = 0;
 	sqlite3_stmt *s = db_stmt(
-	        st, "SELECT m.uid FROM message m LEFT JOIN message_cache c"
-	            " ON c.mailbox_id = m.mailbox_id AND c.uid = m.uid"
-	            " WHERE m.mailbox_id = ? AND (c.uid IS NULL OR"
-	            " length(c.data) = 0 OR c.has_text = 0) ORDER BY m.uid");
+	        st, "SELECT uid FROM message WHERE mailbox_id = ?1 AND"
+	            " (has_text = 0 OR NOT EXISTS (SELECT 1 FROM derived"
+	            " WHERE id = ?1 << 32 | uid)) ORDER BY uid");
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, (int64_t)mailbox_id);
@@ -308,6 +415,23 @@ static char *column_copy(sqlite3_stmt *s, int col, size_t *len_r)
 	return xmemdup(t != NULL ? (const char *)t : "", *len_r + 1);
 }
 
+/* The texts of id from the statement s (bound here); true if found. */
+static bool text_row(sqlite3_stmt *s, int64_t id, char **header_r,
+                     size_t *header_len_r, char **body_r, size_t *body_len_r,
+                     int *rc_r)
+{
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*header_r = column_copy(s, 0, header_len_r);
+		if (body_r != NULL)
+			*body_r = column_copy(s, 1, body_len_r);
+	}
+	sqlite3_reset(s);
+	*rc_r = rc;
+	return rc == SQLITE_ROW;
+}
+
 enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
                                  uint32_t uid, char **header_r,
                                  size_t *header_len_r, char **body_r,
@@ -319,22 +443,16 @@ enum store_status store_text_get(struct store *st, uint64_t mailbox_id,
 		*body_r = NULL;
 		*body_len_r = 0;
 	}
-	sqlite3_stmt *s =
-	        body_r != NULL
-	                ? db_stmt(st, "SELECT header, body FROM message_text"
-	                              " WHERE rowid = ?")
-	                : db_stmt(st, "SELECT header FROM message_text"
-	                              " WHERE rowid = ?");
-	if (s == NULL)
+	bool body = body_r != NULL;
+	sqlite3_stmt *p = db_stmt(st, body ? "SELECT header, body FROM"
+	                                     " text_store WHERE id = ?"
+	                                   : "SELECT header FROM text_store"
+	                                     " WHERE id = ?");
+	if (p == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, text_rowid((int64_t)mailbox_id, uid));
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*header_r = column_copy(s, 0, header_len_r);
-		if (body_r != NULL)
-			*body_r = column_copy(s, 1, body_len_r);
-	}
-	sqlite3_reset(s);
+	int rc;
+	text_row(p, text_rowid((int64_t)mailbox_id, uid), header_r,
+	         header_len_r, body_r, body_len_r, &rc);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, "text get");
 	return STORE_OK;

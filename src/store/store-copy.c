@@ -223,6 +223,7 @@ enum store_status store_copy(struct store *st, uint64_t mailbox_id,
 	store_finish_renames(st, j.dest_dir, &j.dest_kw, j.to, j.count);
 	if (move && j.count > 0)
 		copy_unlink_sources(st, &j);
+	cache_text_flush_now(st);
 	for (size_t i = 0; i < j.count; i++) {
 		src_uids_r[i] = j.from[i].uid;
 		dest_uids_r[i] = j.to[i].uid;

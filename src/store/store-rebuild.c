@@ -454,8 +454,9 @@ static enum store_status rb_in_place(struct store *st)
 	static const char *const sql[] = {
 	        "CREATE TEMP TABLE old_ids AS SELECT id, name FROM mailbox",
 	        "DELETE FROM message",
-	        "DELETE FROM message_cache",
-	        "DELETE FROM message_text",
+	        "DELETE FROM derived",
+	        "DELETE FROM text_store",
+	        "INSERT INTO message_text (message_text) VALUES ('delete-all')",
 	        "DELETE FROM expunged",
 	        "DELETE FROM keyword",
 	        "DELETE FROM subscription",

@@ -255,20 +255,59 @@ static const char schema_v2_sql[] =
         " tokenize = 'trigram', detail = 'column');"
         "PRAGMA user_version = 2;";
 
+/* Version 3: the blob in a rowid table (id = mailbox_id << 32 | uid)
+ * where a few KiB stay in the leaf page; the search text stored once,
+ * with a contentless trigram index over it filled in batches; and
+ * which messages have a text, on the message row. */
+static const char schema_v3_sql[] =
+        "CREATE TABLE derived (id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+        "CREATE TABLE text_store (id INTEGER PRIMARY KEY,"
+        " header TEXT NOT NULL, body TEXT NOT NULL);"
+        "CREATE TABLE text_unindexed (id INTEGER PRIMARY KEY);"
+        "ALTER TABLE message ADD COLUMN has_text INTEGER NOT NULL"
+        " DEFAULT 0;"
+        "INSERT INTO derived SELECT mailbox_id << 32 | uid, data"
+        " FROM message_cache WHERE length(data) > 0;"
+        "INSERT INTO text_store SELECT rowid, header, body"
+        " FROM message_text;"
+        "INSERT INTO text_unindexed SELECT id FROM text_store;"
+        "UPDATE message SET has_text = 1 WHERE EXISTS (SELECT 1"
+        " FROM text_store t WHERE t.id = message.mailbox_id << 32 |"
+        " message.uid);"
+        "DROP TABLE message_cache;"
+        "DROP TABLE message_text;"
+        "CREATE VIRTUAL TABLE message_text USING fts5(header, body,"
+        " content = '', tokenize = 'trigram', detail = 'column');"
+        "CREATE INDEX message_notext ON message (mailbox_id, uid)"
+        " WHERE has_text = 0;"
+        "PRAGMA user_version = 3;";
+
+/* Each version's changes, from version 1 on. */
+static const char *const schema_steps[] = {schema_sql, schema_v2_sql,
+                                           schema_v3_sql};
+
+static int db_apply(struct store *st, int from_version)
+{
+	for (size_t i = (size_t)from_version;
+	     i < sizeof(schema_steps) / sizeof(schema_steps[0]); i++) {
+		if (db_exec(st, schema_steps[i]) != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
 int db_create_schema(struct store *st)
 {
-	return db_exec(st, schema_sql) == SQLITE_OK &&
-	                       db_exec(st, schema_v2_sql) == SQLITE_OK
-	               ? 0
-	               : -1;
+	return db_apply(st, 0);
 }
 
 /* Bring an index of an older version up to date (in a transaction). */
 static int db_migrate(struct store *st, int version)
 {
-	if (version != 1 || db_begin(st, true) != STORE_OK)
+	if (version < 1 || version >= STORE_SCHEMA_VERSION ||
+	    db_begin(st, true) != STORE_OK)
 		return 1;
-	if (db_exec(st, schema_v2_sql) != SQLITE_OK) {
+	if (db_apply(st, version) < 0) {
 		db_rollback(st);
 		return 1;
 	}

@@ -288,6 +288,9 @@ enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
  * message has none. */
 enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,
                                   uint32_t uid, void **data_r, size_t *len_r);
+/* Search texts are indexed in batches (see store-cache.c); this indexes
+ * the ones still waiting now (`roost reindex` does, at its end). */
+enum store_status store_text_flush(struct store *st);
 /* Messages of the mailbox lacking a blob or a text (ascending UIDs in
  * *uids_r, malloc'd). */
 enum store_status store_cache_missing(struct store *st, uint64_t mailbox_id,

@@ -1081,6 +1081,8 @@ static void put_cache(struct store *st, uint64_t id, uint32_t uid,
 	        .body_len = text != NULL ? strlen(text) : 0,
 	};
 	assert_int_equal(store_cache_put(st, id, &e, 1), STORE_OK);
+	/* pending texts are candidates for any needle: index them now */
+	assert_int_equal(store_text_flush(st), STORE_OK);
 }
 
 static void expect_in(struct store *st, uint64_t id, const char *needle,
@@ -1202,6 +1204,35 @@ static void expect_blob(struct store *st, uint64_t id, uint32_t uid,
 	free(data);
 }
 
+/* A text waiting for the trigram index is a candidate of every search
+ * (its text is found like any other), until the batch is indexed. */
+static void test_text_unindexed(void **state)
+{
+	struct store *st = open_store();
+	uint64_t inbox = mbox_id(st, "INBOX");
+	uint32_t a = append1(st, "INBOX", "S: a\r\n\r\nx\r\n", 0, NULL);
+	put_cache(st, inbox, a, "blob-a", "indexed words");
+	struct store_cache_entry e = {.body_text = "waiting words",
+	                              .body_len = 13};
+	struct store_append_msg m = {
+	        .data = "S: b\r\n\r\ny\r\n", .size = 11, .cache = &e};
+	uint32_t uidv, b;
+	assert_int_equal(store_append(st, "INBOX", &m, 1, &uidv, &b), STORE_OK);
+	expect_candidates(st, inbox, "nowhere", (uint32_t[]){b}, 1);
+	expect_candidates(st, inbox, "words", (uint32_t[]){a, b}, 2);
+	char *h, *t;
+	size_t hl, tl;
+	assert_int_equal(store_text_get(st, inbox, b, &h, &hl, &t, &tl),
+	                 STORE_OK);
+	assert_string_equal(t, "waiting words");
+	free(h);
+	free(t);
+	assert_int_equal(store_text_flush(st), STORE_OK);
+	expect_candidates(st, inbox, "nowhere", NULL, 0);
+	expect_candidates(st, inbox, "waiting", (uint32_t[]){b}, 1);
+	store_close(&st);
+}
+
 /* Derived data given to APPEND is kept with the message, each half can
  * be replaced alone, and COPY and MOVE carry both. */
 static void test_cache_append_copy(void **state)
@@ -1219,6 +1250,7 @@ static void test_cache_append_copy(void **state)
 	uint32_t uidv, uid;
 	assert_int_equal(store_append(st, "INBOX", &m, 1, &uidv, &uid),
 	                 STORE_OK);
+	assert_int_equal(store_text_flush(st), STORE_OK);
 	expect_blob(st, inbox, uid, "blob");
 	expect_candidates(st, inbox, "hello", (uint32_t[]){uid}, 1);
 	/* a message appended without is missing its derived data */
@@ -1239,6 +1271,7 @@ static void test_cache_append_copy(void **state)
 	struct store_cache_entry t = {
 	        .uid = uid, .body_text = "goodbye", .body_len = 7};
 	assert_int_equal(store_cache_put(st, inbox, &t, 1), STORE_OK);
+	assert_int_equal(store_text_flush(st), STORE_OK);
 	expect_blob(st, inbox, uid, "blob");
 	expect_candidates(st, inbox, "hello", NULL, 0);
 	struct store_cache_entry b = {.uid = uid, .data = "blob2", .len = 5};
@@ -1255,38 +1288,73 @@ static void test_cache_append_copy(void **state)
 	                 STORE_OK);
 	for (size_t i = 0; i < 2; i++)
 		expect_blob(st, archive, dst[i], "blob2");
+	assert_int_equal(store_text_flush(st), STORE_OK);
 	expect_candidates(st, archive, "goodbye", dst, 2);
 	expect_candidates(st, inbox, "goodbye", NULL, 0);
 	store_close(&st);
 }
 
-/* An index of schema version 1 gains the tables and keeps its data. */
+/* Turn the index back into an older version's with sql. */
+static void downgrade(const char *sql)
+{
+	char path[PATH_MAX];
+	upath(path, "index.db");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Schema 3 back to 2: the blob and the text flag in message_cache, the
+ * text in a trigram index that keeps its own copy. */
+#define TO_V2                                                                  \
+	"CREATE TABLE message_cache (mailbox_id INTEGER NOT NULL,"             \
+	" uid INTEGER NOT NULL, data BLOB NOT NULL,"                           \
+	" has_text INTEGER NOT NULL, PRIMARY KEY (mailbox_id, uid))"           \
+	" WITHOUT ROWID;"                                                      \
+	"INSERT INTO message_cache SELECT id >> 32, id & 4294967295, data,"    \
+	" 1 FROM derived;"                                                     \
+	"DROP TABLE message_text;"                                             \
+	"CREATE VIRTUAL TABLE message_text USING fts5(header, body,"           \
+	" tokenize = 'trigram', detail = 'column');"                           \
+	"INSERT INTO message_text (rowid, header, body)"                       \
+	" SELECT id, header, body FROM text_store;"                            \
+	"DROP INDEX message_notext; ALTER TABLE message DROP COLUMN has_text;" \
+	"DROP TABLE derived; DROP TABLE text_store;"                           \
+	"DROP TABLE text_unindexed;"                                           \
+	"PRAGMA user_version = 2;"
+
+/* Indexes of schema versions 1 and 2 are brought up to date and keep
+ * their data, derived data included. */
 static void test_schema_migration(void **state)
 {
 	struct store *st = open_store();
 	uint32_t uid = append1(st, "INBOX", "Subject: m\r\n\r\nm\r\n",
 	                       STORE_FLAG_FLAGGED, NULL);
-	store_close(&st);
-	char path[PATH_MAX];
-	upath(path, "index.db");
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "DROP TABLE message_cache;"
-	                              "DROP TABLE message_text;"
-	                              "PRAGMA user_version = 1;",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
-	st = open_store();
 	uint64_t inbox = mbox_id(st, "INBOX");
+	put_cache(st, inbox, uid, "blob", "migrated text");
+	store_close(&st);
+	downgrade(TO_V2);
+	st = open_store();
+	expect_blob(st, inbox, uid, "blob");
+	expect_candidates(st, inbox, "migrated", (uint32_t[]){uid}, 1);
+	store_close(&st);
+	downgrade(TO_V2 "DROP TABLE message_cache; DROP TABLE message_text;"
+	                "PRAGMA user_version = 1;");
+	st = open_store();
 	struct store_changes ch;
 	assert_int_equal(store_sync(st, "INBOX", 0, false, &ch), STORE_OK);
 	assert_int_equal(ch.msg_count, 1);
 	assert_int_equal(ch.msgs[0].uid, uid);
 	assert_int_equal(ch.msgs[0].flags, STORE_FLAG_FLAGGED);
 	store_changes_free(&ch);
+	void *data;
+	size_t len;
+	assert_int_equal(store_cache_get(st, inbox, uid, &data, &len),
+	                 STORE_OK);
+	assert_null(data);
 	put_cache(st, inbox, uid, "blob", "migrated text");
+	store_text_flush(st);
 	expect_candidates(st, inbox, "migrated", (uint32_t[]){uid}, 1);
 	store_close(&st);
 }
@@ -1299,6 +1367,7 @@ int main(void)
 	        T(test_new_store),
 	        T(test_cache_and_text),
 	        T(test_cache_append_copy),
+	        T(test_text_unindexed),
 	        T(test_schema_migration),
 	        T(test_names),
 	        T(test_create_delete),

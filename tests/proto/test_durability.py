@@ -398,11 +398,16 @@ def test_reindex_cli(make_server):
                          uri=True)
     try:
         msgs = db.execute("SELECT count(*) FROM message").fetchone()[0]
-        cached = db.execute("SELECT count(*) FROM message_cache WHERE"
-                            " length(data) > 0 AND has_text = 1").fetchone()
+        cached = db.execute("SELECT count(*) FROM message m JOIN derived d"
+                            " ON d.id = m.mailbox_id << 32 | m.uid WHERE"
+                            " length(d.data) > 0 AND m.has_text = 1"
+                            ).fetchone()
+        pending = db.execute("SELECT count(*) FROM text_unindexed"
+                             ).fetchone()
     finally:
         db.close()
     assert msgs > 0 and cached == (msgs,)
+    assert pending == (0,)      # and the texts are in the trigram index
     assert f", {msgs} parsed" in r.stdout, r.stdout
     srv.restart()
     c = login(srv)

@@ -195,8 +195,8 @@ def test_mail_taken_in_later_is_parsed_once(mail_server, mail_user):
     assert got == want
     db = sqlite3.connect(f"file:{udir}/index.db?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT uid, length(data) > 0 FROM message_cache"
-                          " ORDER BY uid").fetchall()
+        rows = db.execute("SELECT id & 4294967295, length(data) > 0"
+                          " FROM derived ORDER BY id").fetchall()
     finally:
         db.close()
     assert rows == [(1, 1), (2, 1)]
@@ -271,9 +271,9 @@ def test_damaged_derived_data_is_rebuilt(mail_server, mail_user):
     db = sqlite3.connect(path, timeout=30)
     try:
         with db:
-            db.execute("UPDATE message_cache SET data = x'524d4901ffff'")
+            db.execute("UPDATE derived SET data = x'524d4901ffff'")
         assert fetches(c.ok(f"FETCH 1 {ITEMS}"))[0][1] == want
-        blob = db.execute("SELECT data FROM message_cache").fetchone()[0]
+        blob = db.execute("SELECT data FROM derived").fetchone()[0]
     finally:
         db.close()
     assert blob[:3] == b"RMI" and len(blob) > 100   # written again

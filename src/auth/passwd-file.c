@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/util.h"
 #include "core/xalloc.h"
 
 /* Refuse to load or edit files larger than this. */
@@ -373,20 +374,6 @@ static int passwd_edit_apply(struct passwd_edit *ed, const struct buf *old,
 	return buf_printf(out, "%s:%s\n", ed->user, ed->hash);
 }
 
-static int passwd_write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Make the rename durable: fsync the directory holding path. */
 static int passwd_fsync_dir(const char *path)
 {
@@ -441,7 +428,7 @@ static int passwd_replace(const char *path, const struct buf *data,
 		return -1;
 	}
 	if (passwd_copy_attrs(fd, st) < 0 ||
-	    passwd_write_all(fd, data->data, data->len) < 0 || fsync(fd) < 0) {
+	    write_full(fd, data->data, data->len) < 0 || fsync(fd) < 0) {
 		*error_r = passwd_errno("write", tmp_path);
 		goto out_unlink;
 	}

@@ -81,6 +81,21 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
+int write_full(int fd, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len,
                       unsigned int mode)
 {
@@ -93,17 +108,7 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
-	const unsigned char *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out_unlink;
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0)
+	if (write_full(fd, data, len) < 0 || fsync(fd) < 0)
 		goto out_unlink;
 	if (close(fd) < 0) {
 		fd = -1;

@@ -15,6 +15,9 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out_r);
 int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out_r);
 /* Parse yes/no/true/false/on/off/1/0; returns 0 or -1. */
 int parse_bool(const char *s, bool *out_r);
+/* Write all n bytes of data to fd, going on after short writes and
+ * EINTR; 0, or -1 with errno set. */
+int write_full(int fd, const void *data, size_t n);
 /* Write len bytes to path atomically: temporary file, fsync, rename,
  * fsync of the directory. Returns 0 or -1 with errno set. */
 int write_file_atomic(const char *path, const void *data, size_t len,

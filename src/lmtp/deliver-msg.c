@@ -1,12 +1,12 @@
 /* A message being received for delivery: in memory, or once it is
  * large in an unnamed spool file; either way with DELIVER_PREFIX_ROOM
  * bytes before it for the header lines each copy gets (deliver.c). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "core/xalloc.h"
 #include "lmtp/deliver-private.h"
 #include "store/store.h"
@@ -42,21 +42,6 @@ uint64_t deliver_msg_size(const struct deliver_msg *m)
 	return m->body_len;
 }
 
-static int write_all(int fd, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Move what is in memory to a spool file; if none can be had, the
  * message stays in memory (bounded by max_message_size all the same). */
 static void spill(struct deliver_msg *m)
@@ -65,7 +50,7 @@ static void spill(struct deliver_msg *m)
 	int fd = store_spool_open(&set);
 	if (fd < 0)
 		return;
-	if (write_all(fd, m->mem.data, m->mem.len) < 0) {
+	if (write_full(fd, m->mem.data, m->mem.len) < 0) {
 		close(fd);
 		return;
 	}
@@ -99,7 +84,7 @@ int deliver_msg_write(struct deliver_msg *m, const void *data, size_t len)
 	if (m->fd < 0 && m->mem.len + len > DELIVER_SPILL_BYTES)
 		spill(m);
 	if (m->fd >= 0) {
-		if (write_all(m->fd, data, len) == 0)
+		if (write_full(m->fd, data, len) == 0)
 			return 0;
 		m->failed = true;
 		return -1;

@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "core/xalloc.h"
 
 #define WRITE_BUF_BYTES 65536
@@ -37,28 +38,13 @@ uint64_t store_crlf_size(const unsigned char *p, size_t n)
 	return size;
 }
 
-static int write_all(int fd, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Append n bytes to out, writing it to fd each time it fills. */
 static int crlf_put(int fd, struct buf *out, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 	while (n > 0) {
 		if (buf_room(out) == 0) {
-			if (write_all(fd, out->data, out->len) < 0)
+			if (write_full(fd, out->data, out->len) < 0)
 				return -1;
 			buf_reset(out);
 		}
@@ -90,7 +76,7 @@ int store_write_crlf(int fd, const unsigned char *p, size_t n)
 		p = lf + 1;
 	}
 	if (ret == 0 && out.len > 0)
-		ret = write_all(fd, out.data, out.len);
+		ret = write_full(fd, out.data, out.len);
 	int err = errno;
 	buf_free(&out);
 	errno = err;

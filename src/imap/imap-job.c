@@ -15,11 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "auth/userdb.h"
+#include "auth/user-store.h"
 #include "core/log.h"
-#include "core/util.h"
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "imap/imap-session.h"
@@ -235,32 +233,13 @@ void imap_session_close_mail(struct imap_session *s)
 	store_close(&s->store);
 }
 
-/* A Dovecot quota rule, "*:storage=10M" or "*:messages=1000". */
-static void apply_quota_rule(struct store_settings *set, const char *rule)
-{
-	uint64_t v;
-	if (rule == NULL || strncmp(rule, "*:", 2) != 0)
-		return;
-	rule += 2;
-	if (strncasecmp(rule, "storage=", 8) == 0 &&
-	    parse_size(rule + 8, 0, UINT64_MAX, &v) == 0)
-		set->quota_bytes = v;
-	else if (strncasecmp(rule, "messages=", 9) == 0 &&
-	         parse_uint(rule + 9, 0, UINT32_MAX, &v) == 0)
-		set->quota_messages = v;
-}
-
 void imap_store_settings(struct imap_session *s)
 {
-	struct store_settings *set = &s->store_set;
-	set->data_dir = s->set->data_dir;
-	set->quota_bytes = s->set->quota_storage;
-	set->quota_messages = s->set->quota_messages;
-	set->max_message_bytes = s->set->max_message_size;
-	static const char *const keys[] = {"quota_rule", "quota_rule2"};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char *rule = userdb_extra(s->user, keys[i]);
-		apply_quota_rule(set, rule);
-		free(rule);
-	}
+	const struct store_settings defaults = {
+	        .data_dir = s->set->data_dir,
+	        .quota_bytes = s->set->quota_storage,
+	        .quota_messages = s->set->quota_messages,
+	        .max_message_bytes = s->set->max_message_size,
+	};
+	user_store_settings(&defaults, s->user, &s->store_set);
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/user-store.h"
 #include "auth/userdb.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -70,36 +71,16 @@ bool deliver_resolve(const struct deliver_settings *set, const char *local,
 	return found;
 }
 
-/* A Dovecot quota rule, "*:storage=10M" or "*:messages=1000", as the
- * IMAP server reads it (imap-job.c) */
-static void apply_quota_rule(struct store_settings *set, const char *rule)
+static void deliver_store_settings(const struct deliver_settings *set,
+                                   const char *user, struct store_settings *out)
 {
-	uint64_t v;
-	if (rule == NULL || strncmp(rule, "*:", 2) != 0)
-		return;
-	rule += 2;
-	if (strncasecmp(rule, "storage=", 8) == 0 &&
-	    parse_size(rule + 8, 0, UINT64_MAX, &v) == 0)
-		set->quota_bytes = v;
-	else if (strncasecmp(rule, "messages=", 9) == 0 &&
-	         parse_uint(rule + 9, 0, UINT32_MAX, &v) == 0)
-		set->quota_messages = v;
-}
-
-static void user_store_settings(const struct deliver_settings *set,
-                                const char *user, struct store_settings *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->data_dir = set->data_dir;
-	out->quota_bytes = set->quota_storage;
-	out->quota_messages = set->quota_messages;
-	out->max_message_bytes = set->max_message_size;
-	static const char *const keys[] = {"quota_rule", "quota_rule2"};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char *rule = userdb_extra(user, keys[i]);
-		apply_quota_rule(out, rule);
-		free(rule);
-	}
+	const struct store_settings defaults = {
+	        .data_dir = set->data_dir,
+	        .quota_bytes = set->quota_storage,
+	        .quota_messages = set->quota_messages,
+	        .max_message_bytes = set->max_message_size,
+	};
+	user_store_settings(&defaults, user, out);
 }
 
 /* ---- storing copies ---- */
@@ -302,7 +283,7 @@ static void deliver_user(struct run_ctx *c, size_t i)
 {
 	const char *user = c->rcpts[i].user;
 	struct store_settings sset;
-	user_store_settings(c->set, user, &sset);
+	deliver_store_settings(c->set, user, &sset);
 	enum store_status ret = STORE_ERROR;
 	struct store *st = store_open(&sset, user, &ret);
 	struct store_mailbox_list list = {0};

@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "auth/user-store.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "net/conn.h"
@@ -172,10 +173,13 @@ void pop3_maildrop_open(struct pop3_session *s)
 		return;
 	}
 	s->registry_locked = true;
-	s->store_set.data_dir = s->set->data_dir;
-	s->store_set.quota_bytes = s->set->quota_storage;
-	s->store_set.quota_messages = s->set->quota_messages;
-	s->store_set.max_message_bytes = s->set->max_message_size;
+	const struct store_settings defaults = {
+	        .data_dir = s->set->data_dir,
+	        .quota_bytes = s->set->quota_storage,
+	        .quota_messages = s->set->quota_messages,
+	        .max_message_bytes = s->set->max_message_size,
+	};
+	user_store_settings(&defaults, s->user, &s->store_set);
 	pop3_job_start(s, open_work, open_finish,
 	               xcalloc(1, sizeof(struct open_ctx)), open_ctx_free);
 }

@@ -4,8 +4,8 @@ delivered, byte for byte (imaplib)."""
 
 import imaplib
 import re
-import socket
 
+from line_client import LineClient, connect
 from roost import DEFAULT_TIMEOUT
 
 REPLY_RE = re.compile(rb"^(\d{3})([ -])(.*)$")
@@ -27,33 +27,13 @@ class Reply:
         return f"Reply({self.lines!r})"
 
 
-class LmtpClient:
+class LmtpClient(LineClient):
     """A raw LMTP client over TCP (port) or a Unix socket (path)."""
 
     def __init__(self, port=None, path=None, timeout=DEFAULT_TIMEOUT):
-        if path is not None:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(timeout)
-            self.sock.connect(path)
-        else:
-            self.sock = socket.create_connection(("127.0.0.1", port),
-                                                 timeout=timeout)
+        self.sock = connect(port=port, path=path, timeout=timeout)
         self.buf = b""
         self.greeting = self.reply()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"closed; buffered={self.buf!r}")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
 
     def reply(self):
         lines = []
@@ -97,18 +77,6 @@ class LmtpClient:
                 out.append(self.reply())
         except (ConnectionError, OSError):
             return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 def stuff(message):

@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+from line_client import LineClient
+
 REPO = Path(__file__).resolve().parents[2]
 ROOST_BIN = os.environ.get("ROOST_BIN", str(REPO / "build" / "roost"))
 
@@ -204,7 +206,7 @@ class ConnectionClosed(AssertionError):
     pass
 
 
-class Client:
+class Client(LineClient):
     """A raw IMAP line client. Lines are returned as str without CRLF
     (decoded as UTF-8 with replacement); literals inside server lines are
     inlined as {n}\\r\\n<data>."""
@@ -331,18 +333,6 @@ class Client:
                     lines.append(self.buf.decode("utf-8", "replace"))
                     self.buf = b""
                 return lines
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 def quote(s):

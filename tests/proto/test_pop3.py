@@ -16,6 +16,7 @@ import pytest
 
 import roost
 from conftest import MAIL_PASSWORD
+from line_client import LineClient, connect
 from roost import b64, crlf, make_message
 from test_auth import _hmac, _saslname
 
@@ -23,35 +24,23 @@ from test_auth import _hmac, _saslname
 # a raw POP3 client
 
 
-class Pop3:
+class Pop3(LineClient):
     """A raw POP3 line client: exact bytes in and out."""
 
+    recv_bytes = 262144
+    closed_error = roost.ConnectionClosed
+
     def __init__(self, port, tls=False, ctx=None, timeout=roost.DEFAULT_TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+        self.sock = connect(port=port, timeout=timeout)
         if tls:
             self.sock = (ctx or roost.client_context(verify=False)) \
                 .wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.greeting = self.line()
 
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise roost.ConnectionClosed(f"closed; buffered={self.buf!r}")
-        self.buf += chunk
-
     def line(self):
         """One line as str, without CR LF."""
-        while b"\r\n" not in self.buf:
-            self._fill()
-        ln, self.buf = self.buf.split(b"\r\n", 1)
-        return ln.decode("utf-8", "replace")
+        return self._line().decode("utf-8", "replace")
 
     def cmd(self, text):
         self.send(text + "\r\n")
@@ -99,18 +88,6 @@ class Pop3:
                 out.append(self.line())
         except (roost.ConnectionClosed, ConnectionResetError):
             return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 def unstuff(raw):

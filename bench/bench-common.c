@@ -6,6 +6,7 @@
 #include "bench-common.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -374,7 +375,7 @@ void bench_conn_connect(struct bench_conn *c, const struct bench_target *t)
 	c->rstart = c->rend = 0;
 }
 
-static void conn_fill(struct bench_conn *c)
+void bench_conn_fill(struct bench_conn *c)
 {
 	ssize_t n;
 
@@ -425,8 +426,15 @@ static void conn_raw_line(struct bench_conn *c)
 		}
 		line_put(c, p, c->rend - c->rstart);
 		c->rstart = c->rend = 0;
-		conn_fill(c);
+		bench_conn_fill(c);
 	}
+}
+
+void bench_conn_read_line(struct bench_conn *c)
+{
+	c->llen = 0;
+	c->skipped_last = -1;
+	conn_raw_line(c);
 }
 
 /* The length n of a literal {n} or {n+} ending c->line after from, or
@@ -456,7 +464,7 @@ static void conn_literal(struct bench_conn *c, long lit)
 		size_t n = c->rend - c->rstart;
 
 		if (n == 0) {
-			conn_fill(c);
+			bench_conn_fill(c);
 			continue;
 		}
 		if (n > (size_t)lit)
@@ -708,4 +716,87 @@ unsigned long bench_fetch_seq(const char *line, const char **rest_r)
 		return 0;
 	*rest_r = sp + 8;
 	return strtoul(line + 2, NULL, 10);
+}
+
+/* ---- server memory ------------------------------------------------------ */
+
+/* Parent, name and start time of pid from /proc/PID/stat; false if it is
+ * gone or unreadable. */
+static bool proc_stat(const char *pid, long *ppid_r, char comm[64],
+                      unsigned long long *start_r)
+{
+	char path[300], buf[1024];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	/* pid (comm) state ppid ... field 22 starttime */
+	return ok && sscanf(buf,
+	                    "%*d (%63[^)]) %*c %ld %*d %*d %*d %*d %*u "
+	                    "%*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+	                    "%*d %llu",
+	                    comm, ppid_r, start_r) == 3;
+}
+
+long bench_youngest_child(long pid, const char *name)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	long best = -1;
+	unsigned long long best_start = 0;
+
+	if (d == NULL)
+		bench_fail("/proc: %s", strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char comm[64];
+		long ppid;
+		unsigned long long start;
+
+		if (!isdigit((unsigned char)e->d_name[0]) ||
+		    !proc_stat(e->d_name, &ppid, comm, &start))
+			continue;
+		if (ppid == pid && strcmp(comm, name) == 0 &&
+		    start >= best_start) {
+			best = atol(e->d_name);
+			best_start = start;
+		}
+	}
+	closedir(d);
+	if (best < 0)
+		bench_fail("no process %s under pid %ld", name, pid);
+	return best;
+}
+
+long bench_proc_kb(long pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+			v = strtol(line + fl + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+void bench_rss_reset(long pid)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", pid);
+	f = fopen(path, "w");
+	if (f == NULL || fputs("5", f) < 0 || fclose(f) != 0)
+		bench_fail("%s: cannot reset the peak RSS", path);
 }

@@ -1,9 +1,11 @@
 /*
  * bench-common: the code the bench tools (imap-load, imap-store,
- * imap-fetch) share: errors and exit statuses, memory, time, latency
- * samples, option numbers, IMAP quoting, growable strings, the corpus
- * vocabulary and random numbers, and a blocking IMAP client connection
- * with a buffered response reader (RFC 3501, RFC 9051).
+ * imap-fetch, lmtp-load, pop3-load) share: errors and exit statuses,
+ * memory, time, latency samples, option numbers, IMAP quoting, growable
+ * strings, the corpus vocabulary and random numbers, a blocking client
+ * connection with a buffered IMAP response reader (RFC 3501, RFC 9051)
+ * that also reads the plain lines of POP3 and LMTP, and server memory
+ * figures from /proc.
  *
  * The tools are test programs, not the server: any failure prints
  * "PROG: message" and exits; nothing here returns an error.
@@ -169,6 +171,12 @@ void bench_conn_connect(struct bench_conn *c, const struct bench_target *t);
  * arrive in different reads), literals inlined, or only counted into
  * c->skipped_last when longer than c->skip_over (c->line keeps "{n}"). */
 void bench_conn_read(struct bench_conn *c);
+/* Read one line into c->line, CR LF dropped, with no literal handling
+ * (for line protocols: POP3, LMTP). */
+void bench_conn_read_line(struct bench_conn *c);
+/* Read more from the socket into c->rbuf[c->rend..]; fails on EOF,
+ * errors and timeouts. For tools that scan the buffer themselves. */
+void bench_conn_fill(struct bench_conn *c);
 void bench_conn_send(struct bench_conn *c, const void *p, size_t n);
 /* A new tag ("a1", "a2", ...), kept in c->tagbuf. */
 const char *bench_conn_next_tag(struct bench_conn *c);
@@ -204,5 +212,15 @@ long bench_mailbox_messages(const struct bench_target *t, const char *user,
 /* The number of a "* n FETCH (" response, or 0 if line is none; *rest_r
  * points after "FETCH (". */
 unsigned long bench_fetch_seq(const char *line, const char **rest_r);
+
+/* ---- server memory (Linux /proc) ----------------------------------------- */
+
+/* The youngest child of pid whose name (comm) is name, e.g. Dovecot's
+ * imap or pop3 process under its master; fails if there is none. */
+long bench_youngest_child(long pid, const char *name);
+/* A "Vm...:" figure of /proc/pid/status in kB (field "VmHWM"), or -1. */
+long bench_proc_kb(long pid, const char *field);
+/* Reset the peak RSS (VmHWM) of pid to its current RSS (clear_refs 5). */
+void bench_rss_reset(long pid);
 
 #endif

@@ -48,7 +48,6 @@
 #include "bench-common.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -910,80 +909,9 @@ static void run_envelope(void)
  * named --rss-child. */
 static long rss_target(void)
 {
-	DIR *d;
-	struct dirent *e;
-	long best = -1;
-	unsigned long long best_start = 0;
-
 	if (opt.rss_child == NULL)
 		return opt.rss_pid;
-	d = opendir("/proc");
-	if (d == NULL)
-		bench_fail("/proc: %s", strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		char path[300], buf[1024], comm[64];
-		long ppid;
-		unsigned long long start;
-		FILE *f;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		bool ok = fgets(buf, sizeof(buf), f) != NULL;
-
-		fclose(f);
-		/* pid (comm) state ppid ... field 22 starttime */
-		if (!ok || sscanf(buf,
-		                  "%*d (%63[^)]) %*c %ld %*d %*d %*d %*d %*u "
-		                  "%*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-		                  "%*d %llu",
-		                  comm, &ppid, &start) != 3)
-			continue;
-		if (ppid == opt.rss_pid && strcmp(comm, opt.rss_child) == 0 &&
-		    start >= best_start) {
-			best = atol(e->d_name);
-			best_start = start;
-		}
-	}
-	closedir(d);
-	if (best < 0)
-		bench_fail("no process %s under pid %ld", opt.rss_child,
-		           opt.rss_pid);
-	return best;
-}
-
-/* A "Vm...:" figure of /proc/pid/status in kB, or -1. */
-static long proc_kb(long pid, const char *field)
-{
-	char path[64], line[256];
-	size_t fl = strlen(field);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
-			v = strtol(line + fl + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-/* Reset the peak RSS of pid to its current RSS (Linux clear_refs 5). */
-static void rss_reset(long pid)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", pid);
-	f = fopen(path, "w");
-	if (f == NULL || fputs("5", f) < 0 || fclose(f) != 0)
-		bench_fail("%s: cannot reset the peak RSS", path);
+	return bench_youngest_child(opt.rss_pid, opt.rss_child);
 }
 
 struct body_state {
@@ -1047,8 +975,8 @@ static void body_runs(struct bench_conn *c, long exists,
 		struct body_state s = {0};
 
 		if (pid >= 0) {
-			rss_reset(pid);
-			long kb = proc_kb(pid, "VmRSS");
+			bench_rss_reset(pid);
+			long kb = bench_proc_kb(pid, "VmRSS");
 
 			if (kb > rss->before_kb)
 				rss->before_kb = kb;
@@ -1056,7 +984,7 @@ static void body_runs(struct bench_conn *c, long exists,
 		bench_samples_add(lat, body_once(c, exists, &s));
 		*bytes_r = s.bytes;
 		if (pid >= 0) {
-			long kb = proc_kb(pid, "VmHWM");
+			long kb = bench_proc_kb(pid, "VmHWM");
 
 			if (kb > rss->peak_kb)
 				rss->peak_kb = kb;

@@ -163,8 +163,11 @@ passwd_plain() {
 # ---- servers -------------------------------------------------------------
 
 # roost_conf [MORE]: roost's configuration for data ROOST_DATA, IMAP on
-# 127.0.0.1:ROOST_PORT without TLS, users from ROOST_DATA/passwd, then
-# the lines MORE (sections may appear again), on stdout.
+# 127.0.0.1:ROOST_PORT without TLS, POP3 on 127.0.0.1:ROOST_POP3_PORT
+# and LMTP on 127.0.0.1:ROOST_LMTP_PORT if those are set (otherwise
+# off, so that the defaults 1110, 1995 and 1024 are never taken), users
+# from ROOST_DATA/passwd, then the lines MORE (sections may appear
+# again), on stdout.
 roost_conf() {
 	cat <<EOF
 [server]
@@ -172,6 +175,11 @@ data = $ROOST_DATA
 [imap]
 listen = 127.0.0.1:$ROOST_PORT
 tls_listen =
+[pop3]
+listen = ${ROOST_POP3_PORT:+127.0.0.1:$ROOST_POP3_PORT}
+tls_listen =
+[lmtp]
+listen = ${ROOST_LMTP_PORT:+127.0.0.1:$ROOST_LMTP_PORT}
 [auth]
 passwd_file = $ROOST_DATA/passwd
 plaintext_loopback = yes
@@ -194,7 +202,8 @@ run_roost() {
 # dovecot_conf NAME MAX_USERIP [LOGIN_SETTINGS [MORE]]: a private
 # Dovecot configuration (nothing from /etc/dovecot; base and state dirs
 # and log in TMP, IMAP on 127.0.0.1:DOVECOT_PORT without TLS, users from
-# TMP/passwd, Maildirs in TMP/dovecot-mail/USER), on stdout.
+# TMP/passwd, Maildirs in TMP/dovecot-mail/USER), on stdout; the
+# protocols are DOVECOT_PROTOCOLS (default imap).
 # LOGIN_SETTINGS go into `service imap-login`, the lines MORE after it.
 dovecot_conf() {
 	cat <<EOF
@@ -203,7 +212,7 @@ base_dir = $TMP/dovecot-run
 state_dir = $TMP/dovecot-state
 instance_name = $1
 log_path = $TMP/dovecot.log
-protocols = imap
+protocols = ${DOVECOT_PROTOCOLS:-imap}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no

@@ -110,12 +110,13 @@ static void write_list_line(struct imap_job *job, const char *attrs,
                             const char *name, bool childinfo)
 {
 	struct list_ctx *c = job->ctx;
-	buf_printf(&job->out, "* %s (%s) \"/\" ", c->lsub ? "LSUB" : "LIST",
+	buf_printf(&job->io.out, "* %s (%s) \"/\" ", c->lsub ? "LSUB" : "LIST",
 	           attrs[0] == ' ' ? attrs + 1 : attrs);
-	imap_write_astring(&job->out, name, strlen(name));
+	imap_write_astring(&job->io.out, name, strlen(name));
 	if (childinfo)
-		buf_append_str(&job->out, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
-	buf_append_str(&job->out, "\r\n");
+		buf_append_str(&job->io.out,
+		               " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	buf_append_str(&job->io.out, "\r\n");
 }
 
 static void write_status(struct imap_job *job, struct store *st,
@@ -124,7 +125,7 @@ static void write_status(struct imap_job *job, struct store *st,
 	struct list_ctx *c = job->ctx;
 	struct store_status_info info;
 	if (store_status(st, name, &info) == STORE_OK)
-		imap_status_write(&job->out, name, &info, c->status_items);
+		imap_status_write(&job->io.out, name, &info, c->status_items);
 }
 
 /* One existing mailbox of a LIST without SUBSCRIBED selection. */

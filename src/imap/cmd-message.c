@@ -147,12 +147,12 @@ static void store_work(struct imap_job *job)
 		long k = imap_view_find(v, res[i].uid);
 		if (c->silent || k < 0)
 			continue;
-		buf_printf(&job->out, "* %ld FETCH (", k + 1);
+		buf_printf(&job->io.out, "* %ld FETCH (", k + 1);
 		if (c->uid)
-			buf_printf(&job->out, "UID %u ", res[i].uid);
-		buf_append_str(&job->out, "FLAGS ");
-		imap_view_write_flags(&v->msgs[k], &job->out);
-		buf_append_str(&job->out, ")\r\n");
+			buf_printf(&job->io.out, "UID %u ", res[i].uid);
+		buf_append_str(&job->io.out, "FLAGS ");
+		imap_view_write_flags(&v->msgs[k], &job->io.out);
+		buf_append_str(&job->io.out, ")\r\n");
 	}
 	for (size_t i = 0; i < n; i++)
 		store_msg_free(&res[i]);
@@ -249,9 +249,9 @@ static void copy_work(struct imap_job *job)
 		imap_job_fail(job, ret, true);
 	} else if (c->move) {
 		if (n > 0)
-			buf_printf(&job->out, "* OK %s Moved\r\n",
+			buf_printf(&job->io.out, "* OK %s Moved\r\n",
 			           buf_cstr(&code));
-		imap_view_expunged(v, src, n, &job->out);
+		imap_view_expunged(v, src, n, &job->io.out);
 		imap_job_reply(job, "OK", "MOVE completed");
 	} else {
 		imap_job_reply(job, "OK", "%s%sCOPY completed", buf_cstr(&code),

@@ -402,11 +402,11 @@ static uint32_t number_of(const struct imap_view *v, size_t i, bool uid)
 static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 {
 	struct imap_search *c = job->ctx;
-	buf_append_str(&job->out, "* SEARCH");
+	buf_append_str(&job->io.out, "* SEARCH");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(&job->out, " %u",
+		buf_printf(&job->io.out, " %u",
 		           number_of(job->s->view, hits[i], c->uid));
-	buf_append_str(&job->out, "\r\n");
+	buf_append_str(&job->io.out, "\r\n");
 }
 
 void imap_write_esearch_head(struct imap_job *job,
@@ -414,7 +414,7 @@ void imap_write_esearch_head(struct imap_job *job,
                              const size_t *hits, size_t n)
 {
 	const struct imap_view *v = job->s->view;
-	struct buf *out = &job->out;
+	struct buf *out = &job->io.out;
 	buf_printf(out, "* ESEARCH (TAG \"%s\")%s", job->tag,
 	           uid ? " UID" : "");
 	if (p->ret_min && n > 0)
@@ -430,7 +430,7 @@ static void write_esearch(struct imap_job *job, const size_t *hits, size_t n)
 {
 	struct imap_search *c = job->ctx;
 	const struct imap_view *v = job->s->view;
-	struct buf *out = &job->out;
+	struct buf *out = &job->io.out;
 	imap_write_esearch_head(job, &c->prog, c->uid, hits, n);
 	if (c->prog.ret_all && n > 0) {
 		uint32_t *nums = xmalloc(n * sizeof(*nums));

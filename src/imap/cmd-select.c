@@ -21,8 +21,8 @@ static void select_work(struct imap_job *job)
 	if (s->view != NULL) {
 		/* RFC 7162 3.2.11 / RFC 9051 7.1: the old one is closed */
 		imap_view_free(&s->view);
-		buf_append_str(&job->out, "* OK [CLOSED] Previous mailbox "
-		                          "closed\r\n");
+		buf_append_str(&job->io.out, "* OK [CLOSED] Previous mailbox "
+		                             "closed\r\n");
 		job->new_state = IMAP_STATE_AUTH;
 	}
 	if (st == NULL)
@@ -32,7 +32,7 @@ static void select_work(struct imap_job *job)
 		imap_job_fail(job, ret, false);
 		return;
 	}
-	imap_view_write_select(v, &job->out);
+	imap_view_write_select(v, &job->io.out);
 	s->view = v;
 	job->new_state = IMAP_STATE_SELECTED;
 	imap_job_reply(job, "OK", "[%s] %s completed",
@@ -157,7 +157,7 @@ static void expunge_work(struct imap_job *job)
 		imap_job_fail(job, ret, false);
 		return;
 	}
-	imap_view_expunged(v, gone, n, &job->out);
+	imap_view_expunged(v, gone, n, &job->io.out);
 	free(gone);
 	imap_job_reply(job, "OK", "EXPUNGE completed");
 }

@@ -291,7 +291,7 @@ static void write_esort(struct imap_job *job, const struct sort_ctx *c,
 {
 	const struct search_program *p = imap_search_program(c->search);
 	const struct imap_view *v = job->s->view;
-	struct buf *out = &job->out;
+	struct buf *out = &job->io.out;
 	imap_write_esearch_head(job, p, c->uid, hits, n);
 	if (p->ret_all && n > 0) {
 		buf_append_str(out, " ALL ");
@@ -312,11 +312,11 @@ static void sort_work(struct imap_job *job)
 	bool only_save = p->ret_save && !p->ret_min && !p->ret_max &&
 	                 !p->ret_all && !p->ret_count;
 	if (!p->esearch) {
-		buf_append_str(&job->out, "* SORT");
+		buf_append_str(&job->io.out, "* SORT");
 		for (size_t i = 0; i < n; i++)
-			buf_printf(&job->out, " %u",
+			buf_printf(&job->io.out, " %u",
 			           number_of(job->s->view, hits[i], c->uid));
-		buf_append_str(&job->out, "\r\n");
+		buf_append_str(&job->io.out, "\r\n");
 	} else if (!only_save) {
 		write_esort(job, c, hits, n);
 	}
@@ -376,15 +376,16 @@ static void thread_work(struct imap_job *job)
 		thread_fields(&l, v, hits[i], c->uid, &msgs[i]);
 	imap_msginfo_loader_flush(&l);
 	free(hits);
-	size_t start = job->out.len;
-	int ret = buf_append_str(&job->out, n > 0 ? "* THREAD " : "* THREAD");
+	size_t start = job->io.out.len;
+	int ret =
+	        buf_append_str(&job->io.out, n > 0 ? "* THREAD " : "* THREAD");
 	if (ret == 0)
-		ret = thread_write(c->alg, msgs, n, &job->out);
+		ret = thread_write(c->alg, msgs, n, &job->io.out);
 	if (ret == 0)
-		ret = buf_append_str(&job->out, "\r\n");
+		ret = buf_append_str(&job->io.out, "\r\n");
 	free_thread_msgs(msgs, n);
 	if (ret < 0) {
-		buf_truncate(&job->out, start);
+		buf_truncate(&job->io.out, start);
 		imap_job_reply(job, "NO", "[LIMIT] THREAD answer too large");
 		return;
 	}

@@ -67,7 +67,7 @@ static void status_work(struct imap_job *job)
 		imap_job_fail(job, ret, false);
 		return;
 	}
-	imap_status_write(&job->out, c->name, &info, c->value);
+	imap_status_write(&job->io.out, c->name, &info, c->value);
 	imap_job_reply(job, "OK", "STATUS completed");
 }
 
@@ -128,7 +128,7 @@ static void getquota_work(struct imap_job *job)
 		imap_job_reply(job, "NO", "[NONEXISTENT] No such quota root");
 		return;
 	}
-	write_quota(&job->out, &q);
+	write_quota(&job->io.out, &q);
 	imap_job_reply(job, "OK", "GETQUOTA completed");
 }
 
@@ -160,13 +160,13 @@ static void getquotaroot_work(struct imap_job *job)
 		imap_job_fail(job, ret, false);
 		return;
 	}
-	buf_append_str(&job->out, "* QUOTAROOT ");
-	imap_write_astring(&job->out, name, strlen(name));
+	buf_append_str(&job->io.out, "* QUOTAROOT ");
+	imap_write_astring(&job->io.out, name, strlen(name));
 	if (quota_limited(&q)) {
-		buf_append_str(&job->out, " \"\"\r\n");
-		write_quota(&job->out, &q);
+		buf_append_str(&job->io.out, " \"\"\r\n");
+		write_quota(&job->io.out, &q);
 	} else {
-		buf_append_str(&job->out, "\r\n");
+		buf_append_str(&job->io.out, "\r\n");
 	}
 	imap_job_reply(job, "OK", "GETQUOTAROOT completed");
 }

@@ -471,7 +471,7 @@ static bool begin_message(struct imap_job *job, struct store *st)
 		release_msg(c);
 		return false;
 	}
-	buf_printf(&job->out, "* %zu FETCH (", c->idx[c->pos] + 1);
+	buf_printf(&job->io.out, "* %zu FETCH (", c->idx[c->pos] + 1);
 	return true;
 }
 
@@ -585,17 +585,18 @@ void fetch_work(struct imap_job *job)
 	if (c->sets_seen && c->changed == NULL && !job->s->view->readonly)
 		set_seen(job, st);
 	while (c->pos < c->count) {
-		if (job->out.len >= FETCH_SLICE) {
-			job->more = true;
+		if (job->io.out.len >= FETCH_SLICE) {
+			job->io.more = true;
 			return;
 		}
 		if (c->stream_left > 0) {
-			stream_some(c, &job->out);
+			stream_some(c, &job->io.out);
 		} else if (!c->in_msg && !begin_message(job, st)) {
 			c->missing = true;
 			c->pos++;
-		} else if (write_items(c, &job->out) && c->stream_left == 0) {
-			finish_message(c, &job->out);
+		} else if (write_items(c, &job->io.out) &&
+		           c->stream_left == 0) {
+			finish_message(c, &job->io.out);
 			c->pos++;
 		}
 	}

@@ -6,11 +6,10 @@
  * session, and nothing on the loop touches the session's store or view
  * meanwhile, so the work function may use both freely.
  *
- * Output is handed to the connection in slices no larger than its
- * high-water mark allows, so a command whose answer is large (STORE on
- * a whole mailbox) never passes the connection's output cap, and a work
- * function that streams (FETCH) is only called again once the client has
- * read what it had. */
+ * The output goes to the connection with backpressure (net/conn-job.c),
+ * so a command whose answer is large (STORE on a whole mailbox) never
+ * passes the connection's output cap, and a work function that streams
+ * (FETCH) is only called again once the client has read what it had. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,19 +21,16 @@
 #include "imap/imap-private.h"
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
+#include "net/conn-job.h"
 #include "net/conn.h"
-#include "net/threadpool.h"
 
 #define JOB_OUTPUT_MAX ((size_t)1 << 31)
-#define JOB_WRITE_SLICE 65536
-
-static void job_submit(struct imap_job *job);
 
 static void job_free(struct imap_job *job)
 {
 	if (job->ctx_free != NULL)
 		job->ctx_free(job->ctx);
-	buf_free(&job->out);
+	conn_job_deinit(&job->io);
 	free(job->tag);
 	free(job->text);
 	free(job);
@@ -100,76 +96,38 @@ void imap_job_fail(struct imap_job *job, enum store_status st, bool trycreate)
 
 /* Pool thread: the command's work, then the mailbox sync, then the
  * tagged reply. */
-static void job_work(void *arg)
+static void job_work(struct conn_job *io)
 {
-	struct imap_job *job = arg;
-	job->more = false;
+	struct imap_job *job = container_of(io, struct imap_job, io);
 	job->work(job);
-	if (job->more)
+	if (job->io.more)
 		return;
 	if (job->s->view != NULL && job->sync != IMAP_SYNC_NONE)
 		imap_view_sync(job, job->sync == IMAP_SYNC_ALL);
 	if (job->bye)
-		buf_append_str(&job->out, "* BYE Selected mailbox no longer "
-		                          "exists\r\n");
+		buf_append_str(&job->io.out, "* BYE Selected mailbox no longer "
+		                             "exists\r\n");
 	else if (job->status != NULL)
-		buf_printf(&job->out, "%s %s %s\r\n", job->tag, job->status,
+		buf_printf(&job->io.out, "%s %s %s\r\n", job->tag, job->status,
 		           job->text != NULL ? job->text : "");
 }
 
-/* Loop: move output to the connection while it has room. True when all
- * of it went. */
-static bool job_flush_output(struct imap_job *job)
-{
-	struct imap_session *s = job->s;
-	while (job->out.len > 0) {
-		if (conn_output_full(s->conn) || conn_is_closing(s->conn))
-			return conn_is_closing(s->conn);
-		size_t n = job->out.len < JOB_WRITE_SLICE ? job->out.len
-		                                          : JOB_WRITE_SLICE;
-		if (conn_write(s->conn, job->out.data, n) < 0)
-			return true;
-		buf_consume(&job->out, n);
-	}
-	return true;
-}
-
 /* The client is gone: the job ends without a word. */
-static bool job_dropped(struct imap_job *job)
+static void job_drop(struct conn_job *io)
 {
+	struct imap_job *job = container_of(io, struct imap_job, io);
 	struct imap_session *s = job->s;
-	if (!s->closed && !conn_is_closing(s->conn))
-		return false;
 	s->job = NULL;
 	job_free(job);
 	imap_session_unref(s);
-	return true;
 }
 
-static void job_continue(struct imap_job *job)
+static void job_end(struct conn_job *io)
 {
+	struct imap_job *job = container_of(io, struct imap_job, io);
 	struct imap_session *s = job->s;
-	if (job_dropped(job))
-		return;
-	/* a flush that drains the output at once calls on_drain, which
-	 * would call this again from inside it: it only says so, and the
-	 * loop goes on here, so the stack does not grow with the answer */
-	while (!job_flush_output(job)) {
-		s->job_wait_drain = true;
-		s->job_drained = false;
-		s->job_flushing = true;
-		conn_flush(s->conn);
-		s->job_flushing = false;
-		if (!s->job_drained)
-			return;
-		if (s->closed || conn_is_closing(s->conn))
-			break;
-	}
-	if (job_dropped(job))
-		return;
-	if (job->more) {
-		job_submit(job);
-		conn_flush(s->conn);
+	if (conn_job_gone(io)) {
+		job_drop(io);
 		return;
 	}
 	bool bye = job->bye;
@@ -186,27 +144,16 @@ static void job_continue(struct imap_job *job)
 	imap_session_unref(s);
 }
 
-static void job_done(void *arg)
-{
-	job_continue(arg);
-}
-
-static void job_submit(struct imap_job *job)
-{
-	struct imap_session *s = job->s;
-	threadpool_submit(imap_server_io_pool(s->server), job_work, job_done,
-	                  job, conn_loop(s->conn));
-}
+static const struct conn_job_ops imap_job_ops = {
+        .work = job_work,
+        .drop = job_drop,
+        .end = job_end,
+};
 
 void imap_job_drained(struct imap_session *s)
 {
-	if (!s->job_wait_drain || s->job == NULL)
-		return;
-	s->job_wait_drain = false;
-	if (s->job_flushing)
-		s->job_drained = true; /* job_continue's loop goes on */
-	else
-		job_continue(s->job);
+	if (s->job != NULL)
+		conn_job_drained(&s->job->io);
 }
 
 void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
@@ -216,7 +163,9 @@ void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
 	struct imap_job *job = xcalloc(1, sizeof(*job));
 	job->s = s;
 	job->tag = xstrdup(cmd->tag);
-	buf_init(&job->out, JOB_OUTPUT_MAX);
+	conn_job_init(&job->io, &imap_job_ops, s->conn,
+	              imap_server_io_pool(s->server), &s->closed,
+	              JOB_OUTPUT_MAX);
 	job->work = work;
 	job->sync = sync;
 	job->ctx = ctx;
@@ -224,7 +173,7 @@ void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
 	imap_session_ref(s);
 	imap_command_async(s, cmd);
 	s->job = job;
-	job_submit(job);
+	conn_job_submit(&job->io);
 }
 
 void imap_session_close_mail(struct imap_session *s)

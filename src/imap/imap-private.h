@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "imap/imap-server.h"
+#include "net/conn-job.h"
 #include "net/loop.h"
 #include "proto/imap-parser.h"
 #include "store/store.h"
@@ -65,9 +66,6 @@ struct imap_session {
 	struct imap_job *job;   /* the store command running */
 	uint32_t *saved;        /* SEARCHRES "$": UIDs, ascending */
 	size_t saved_count;
-	bool job_wait_drain; /* resume it once output drains */
-	bool job_flushing;   /* job_continue is flushing the output */
-	bool job_drained;    /* ...and it drained meanwhile */
 };
 
 typedef void imap_command_fn(struct imap_session *s,
@@ -125,11 +123,11 @@ void imap_worker_detach(struct imap_session *s);
 
 /* Store commands run on the thread pool (imap-job.c). A job's work
  * function runs there while the session is busy, so it may use the
- * session's store and view; it writes untagged responses to job->out and
+ * session's store and view; it writes untagged responses to job->io.out and
  * sets the tagged status. After it, the selected mailbox is synced (new
  * and expunged messages, flag changes) unless the command says not to,
  * and the output is sent on the session's loop. A work function that
- * sets job->more is called again once the client has read the output
+ * sets job->io.more is called again once the client has read the output
  * (FETCH of many messages streams this way). */
 typedef void imap_job_fn(struct imap_job *job);
 
@@ -140,12 +138,11 @@ enum imap_sync_mode {
 };
 
 struct imap_job {
+	struct conn_job io; /* io.out: the output; io.more: call again */
 	struct imap_session *s;
 	char *tag;
-	struct buf out;
 	imap_job_fn *work;
 	enum imap_sync_mode sync;
-	bool more;
 	bool bye; /* the mailbox vanished: BYE after the output */
 	enum imap_state new_state; /* 0, or the state to switch to */
 	const char *status; /* "OK", "NO", "BAD"; NULL: no tagged reply */

@@ -310,14 +310,15 @@ void imap_view_sync(struct imap_job *job, bool allow_expunge)
 	add_pending(v, ch.expunged, ch.expunged_count);
 	if (allow_expunge && v->pending_count > 0) {
 		imap_sort_uids(v->pending, v->pending_count);
-		imap_view_expunged(v, v->pending, v->pending_count, &job->out);
+		imap_view_expunged(v, v->pending, v->pending_count,
+		                   &job->io.out);
 		v->pending_count = 0;
 	}
 	if (keywords_changed(v, &ch)) {
 		view_set_keywords(v, &ch);
-		write_flags_lines(v, &job->out);
+		write_flags_lines(v, &job->io.out);
 	}
-	apply_changes(v, &ch, &job->out);
+	apply_changes(v, &ch, &job->io.out);
 	v->uidnext = ch.uidnext;
 	v->modseq = ch.highestmodseq;
 	store_changes_free(&ch);

@@ -279,12 +279,12 @@ static void update_work(struct pop3_job *job)
 	 * again as soon as it has read it */
 	pop3_maildrop_release(s);
 	if (ctx->st == STORE_OK)
-		buf_printf(&job->out,
+		buf_printf(&job->io.out,
 		           "+OK roost POP3 server signing off (%zu messages "
 		           "left)\r\n",
 		           left);
 	else
-		buf_printf(&job->out,
+		buf_printf(&job->io.out,
 		           "-ERR [SYS/TEMP] Some deleted messages not "
 		           "removed: %s\r\n",
 		           store_status_text(ctx->st));

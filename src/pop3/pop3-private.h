@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "net/conn-job.h"
 #include "net/loop.h"
 #include "pop3/pop3-parser.h"
 #include "pop3/pop3-server.h"
@@ -77,9 +78,6 @@ struct pop3_session {
 	uint64_t live_bytes;
 	/* the command running on the thread pool */
 	struct pop3_job *job;
-	bool job_wait_drain; /* resume it once output drains */
-	bool job_flushing;   /* job_continue is flushing the output */
-	bool job_drained;    /* ...and it drained meanwhile */
 };
 
 typedef void pop3_command_fn(struct pop3_session *s,
@@ -134,19 +132,18 @@ void pop3_server_apop_stamp(struct pop3_server *server, char *out, size_t size);
 
 /* Work on the thread pool (pop3-job.c). work runs on a pool thread while
  * the session is busy, so it may use the session's store and maildrop;
- * it writes the response to job->out. That output goes to the
+ * it writes the response to job->io.out. That output goes to the
  * connection in slices as the client reads it; a work function that
- * sets job->more is called again once the client has read what it had
+ * sets job->io.more is called again once the client has read what it had
  * (RETR streams this way). Then finish, if any, runs on the loop, and
  * input resumes unless the session is closing. */
 typedef void pop3_job_fn(struct pop3_job *job);
 
 struct pop3_job {
+	struct conn_job io; /* io.out: the response; io.more: call again */
 	struct pop3_session *s;
-	struct buf out;
 	pop3_job_fn *work;
 	pop3_job_fn *finish;
-	bool more;
 	bool keep_busy; /* finish hands the session on (a move): input
 	                   stays paused */
 	void *ctx;

@@ -39,7 +39,7 @@ static bool retr_begin(struct pop3_job *job, struct retr_ctx *ctx)
 	                                          ctx->uid, &ctx->fd, &size);
 	if (st != STORE_OK) {
 		/* expunged by an IMAP session since the login */
-		buf_printf(&job->out, "-ERR %s\r\n",
+		buf_printf(&job->io.out, "-ERR %s\r\n",
 		           st == STORE_NONEXISTENT
 		                   ? "Message no longer exists"
 		                   : "[SYS/TEMP] Cannot read the message");
@@ -47,10 +47,10 @@ static bool retr_begin(struct pop3_job *job, struct retr_ctx *ctx)
 		return false;
 	}
 	if (ctx->body_lines == UINT64_MAX)
-		buf_printf(&job->out, "+OK %llu octets\r\n",
+		buf_printf(&job->io.out, "+OK %llu octets\r\n",
 		           (unsigned long long)ctx->size);
 	else
-		buf_append_str(&job->out, "+OK Top of message follows\r\n");
+		buf_append_str(&job->io.out, "+OK Top of message follows\r\n");
 	ctx->chunk = xmalloc(RETR_SLICE_BYTES);
 	return true;
 }
@@ -65,15 +65,15 @@ static void retr_work(struct pop3_job *job)
 	                  (off_t)ctx->offset);
 	if (n > 0) {
 		ctx->offset += (uint64_t)n;
-		pop3_stuff(&ctx->stuffer, ctx->chunk, (size_t)n, &job->out);
+		pop3_stuff(&ctx->stuffer, ctx->chunk, (size_t)n, &job->io.out);
 		if (!ctx->stuffer.done) {
-			job->more = true;
+			job->io.more = true;
 			return;
 		}
 	}
 	/* the end of the file, or of what TOP sends; a read error
 	 * shortens the answer but keeps the protocol in step */
-	pop3_stuff_finish(&ctx->stuffer, &job->out);
+	pop3_stuff_finish(&ctx->stuffer, &job->io.out);
 }
 
 static void retr_start(struct pop3_session *s, struct pop3_msg *m,
@@ -137,7 +137,7 @@ static void listing_work(struct pop3_job *job)
 	struct pop3_session *s = job->s;
 	struct listing_ctx *ctx = job->ctx;
 	if (ctx->next == 0)
-		buf_printf(&job->out, "+OK %zu messages (%llu octets)\r\n",
+		buf_printf(&job->io.out, "+OK %zu messages (%llu octets)\r\n",
 		           s->live_count, (unsigned long long)s->live_bytes);
 	size_t end = ctx->next + LISTING_SLICE_LINES;
 	if (end > s->msg_count)
@@ -149,16 +149,17 @@ static void listing_work(struct pop3_job *job)
 		if (ctx->uidl) {
 			char id[32];
 			pop3_write_uidl(s, m, id, sizeof(id));
-			buf_printf(&job->out, "%zu %s\r\n", ctx->next + 1, id);
+			buf_printf(&job->io.out, "%zu %s\r\n", ctx->next + 1,
+			           id);
 		} else {
-			buf_printf(&job->out, "%zu %llu\r\n", ctx->next + 1,
+			buf_printf(&job->io.out, "%zu %llu\r\n", ctx->next + 1,
 			           (unsigned long long)m->size);
 		}
 	}
 	if (ctx->next < s->msg_count)
-		job->more = true;
+		job->io.more = true;
 	else
-		buf_append_str(&job->out, ".\r\n");
+		buf_append_str(&job->io.out, ".\r\n");
 }
 
 void pop3_listing_start(struct pop3_session *s, bool uidl)

@@ -16,6 +16,7 @@
 #include "imap/imap-private.h"
 #include "imap/imap-session.h"
 #include "net/conn.h"
+#include "net/service.h"
 #include "net/threadpool.h"
 
 #define IMAP_MAX_USER_BYTES 256
@@ -46,7 +47,7 @@ static void auth_failed(struct imap_session *s, const char *user,
                         const char *why)
 {
 	const char *ip = conn_remote_ip(s->conn);
-	struct penalty *p = imap_server_penalty(s->server);
+	struct penalty *p = service_penalty(imap_server_service(s->server));
 	uint64_t now = time_now_ms();
 	log_event(LOG_INFO, "login_failed", "user", user, "remote",
 	          conn_remote(s->conn), "mech",
@@ -59,7 +60,7 @@ static void auth_failed(struct imap_session *s, const char *user,
 
 static void auth_succeeded(struct imap_session *s, const char *user)
 {
-	penalty_success(imap_server_penalty(s->server),
+	penalty_success(service_penalty(imap_server_service(s->server)),
 	                conn_remote_ip(s->conn));
 	/* user may point into the SASL state freed below */
 	char *mech = xstrdup(s->sasl_mech != NULL ? s->sasl_mech : "LOGIN");
@@ -129,8 +130,9 @@ static void auth_job_submit(struct imap_session *s, enum auth_job_kind kind,
 		job->password_len = password_len;
 	}
 	imap_session_ref(s);
-	threadpool_submit(imap_server_pool(s->server), auth_job_work,
-	                  auth_job_done, job, conn_loop(s->conn));
+	threadpool_submit(service_pool(imap_server_service(s->server)),
+	                  auth_job_work, auth_job_done, job,
+	                  conn_loop(s->conn));
 }
 
 void cmd_login(struct imap_session *s, const struct imap_command_line *cmd)

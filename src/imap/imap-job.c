@@ -23,6 +23,7 @@
 #include "imap/imap-view.h"
 #include "net/conn-job.h"
 #include "net/conn.h"
+#include "net/service.h"
 
 #define JOB_OUTPUT_MAX ((size_t)1 << 31)
 
@@ -164,8 +165,8 @@ void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
 	job->s = s;
 	job->tag = xstrdup(cmd->tag);
 	conn_job_init(&job->io, &imap_job_ops, s->conn,
-	              imap_server_io_pool(s->server), &s->closed,
-	              JOB_OUTPUT_MAX);
+	              service_io_pool(imap_server_service(s->server)),
+	              &s->closed, JOB_OUTPUT_MAX);
 	job->work = work;
 	job->sync = sync;
 	job->ctx = ctx;

@@ -34,14 +34,11 @@ enum imap_input_mode {
 	IMAP_INPUT_BUSY,     /* a command is running asynchronously */
 };
 
-struct imap_worker;
-
 struct imap_session {
 	struct conn *conn;
 	struct imap_server *server;
 	struct imap_settings *set;
-	struct imap_worker *worker;
-	struct imap_session *prev, *next; /* worker's session list */
+	struct service_link link; /* on its worker's session list */
 	enum imap_state state;
 	enum imap_input_mode input_mode;
 	struct imap_parser *parser;
@@ -111,15 +108,8 @@ bool imap_plaintext_allowed(const struct imap_session *s);
 void imap_session_logged_in(struct imap_session *s, const char *user,
                             const char *mech);
 
-struct threadpool *imap_server_pool(struct imap_server *server);
-/* The pool store jobs run on: larger, as its threads mostly wait. */
-struct threadpool *imap_server_io_pool(struct imap_server *server);
-struct penalty *imap_server_penalty(struct imap_server *server);
-/* Worker loop that owns user (user affinity). */
-struct loop *imap_server_user_loop(struct imap_server *server,
-                                   const char *user);
-void imap_worker_attach(struct imap_server *server, struct imap_session *s);
-void imap_worker_detach(struct imap_session *s);
+/* The shared server plumbing: pools, penalty, workers, user loops. */
+struct service *imap_server_service(struct imap_server *server);
 
 /* Store commands run on the thread pool (imap-job.c). A job's work
  * function runs there while the session is busy, so it may use the

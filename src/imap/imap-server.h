@@ -3,9 +3,10 @@
 #ifndef ROOST_IMAP_IMAP_SERVER_H
 #define ROOST_IMAP_IMAP_SERVER_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "net/service.h"
 
 struct config;
 struct loop;
@@ -15,14 +16,12 @@ struct imap_server;
 
 /* Settings a session copies at connect time; replaced on reload. */
 struct imap_settings {
-	atomic_uint refs;
+	struct service_settings svc; /* refs, connection cap and limits */
 	unsigned int prelogin_timeout_ms;
 	unsigned int autologout_ms;
 	unsigned int max_connections_per_ip;
-	unsigned int max_connections;
 	unsigned int max_line_bytes;
 	unsigned int max_literal_bytes;
-	unsigned int max_output_bytes;
 	unsigned int max_bad_commands;
 	bool allow_plaintext;
 	bool plaintext_loopback;

@@ -18,6 +18,7 @@
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
 #include "net/conn.h"
+#include "net/service.h"
 
 #define IMAP_SASL_MAX_LINE_BYTES 16384
 /* before login nobody needs more than a user name and password */
@@ -332,7 +333,7 @@ static void on_close(struct conn *c, void *ctx)
 	s->closed = true;
 	loop_timer_stop(loop, &s->idle_timer);
 	loop_timer_stop(loop, &s->delay_timer);
-	imap_worker_detach(s);
+	service_worker_detach(&s->link);
 	/* a job waiting for its output to drain would wait for ever: it
 	 * sees the session closed and ends */
 	imap_job_drained(s);
@@ -374,7 +375,8 @@ void imap_session_create(struct imap_server *server, struct conn *conn,
 	s->idle_timer.cb = idle_timer_cb;
 	s->delay_timer.cb = delay_timer_cb;
 	conn_set_ops(conn, &imap_conn_ops, s);
-	imap_worker_attach(server, s);
+	service_worker_attach(imap_server_service(server), &s->link,
+	                      conn_loop(s->conn));
 	struct loop *loop = conn_loop(conn);
 	s->last_activity_ms = loop_now_ms(loop);
 	imap_session_ref(s);
@@ -403,7 +405,8 @@ static void moved_to_user_loop(struct conn *c, void *ctx)
 {
 	struct imap_session *s = ctx;
 	imap_session_ref(s);
-	imap_worker_attach(s->server, s);
+	service_worker_attach(imap_server_service(s->server), &s->link,
+	                      conn_loop(s->conn));
 	s->last_activity_ms = loop_now_ms(conn_loop(c));
 	loop_timer_start(conn_loop(c), &s->idle_timer, idle_timeout_ms(s));
 	imap_command_finish(s, NULL, NULL);
@@ -427,7 +430,8 @@ void imap_session_logged_in(struct imap_session *s, const char *user,
 		parser_limits(s, &lim);
 		imap_parser_set_limits(s->parser, &lim);
 	}
-	struct loop *target = imap_server_user_loop(s->server, user);
+	struct loop *target =
+	        service_user_loop(imap_server_service(s->server), user);
 	if (target == conn_loop(s->conn)) {
 		imap_command_finish(s, NULL, NULL);
 		return;
@@ -435,6 +439,6 @@ void imap_session_logged_in(struct imap_session *s, const char *user,
 	/* user affinity: continue on the worker that owns this user */
 	conn_flush(s->conn);
 	loop_timer_stop(conn_loop(s->conn), &s->idle_timer);
-	imap_worker_detach(s);
+	service_worker_detach(&s->link);
 	conn_move(s->conn, target, moved_to_user_loop);
 }

@@ -9,6 +9,7 @@
 #include "core/xalloc.h"
 #include "lmtp/lmtp-private.h"
 #include "net/conn.h"
+#include "net/service.h"
 #include "net/threadpool.h"
 
 struct lmtp_job {
@@ -127,6 +128,6 @@ void lmtp_deliver_start(struct lmtp_session *s)
 	s->input = LMTP_INPUT_BUSY;
 	conn_pause_input(s->conn);
 	lmtp_session_ref(s);
-	threadpool_submit(lmtp_server_io_pool(s->server), job_work, job_done,
-	                  job, conn_loop(s->conn));
+	threadpool_submit(service_io_pool(lmtp_server_service(s->server)),
+	                  job_work, job_done, job, conn_loop(s->conn));
 }

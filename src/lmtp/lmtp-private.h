@@ -2,7 +2,6 @@
 #ifndef ROOST_LMTP_LMTP_PRIVATE_H
 #define ROOST_LMTP_LMTP_PRIVATE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,18 +10,18 @@
 #include "lmtp/lmtp-data.h"
 #include "lmtp/lmtp-server.h"
 #include "net/loop.h"
+#include "net/service.h"
 
 struct conn;
 
 /* Settings a session takes at connect time; replaced on reload. */
 struct lmtp_settings {
-	atomic_uint refs;
+	struct service_settings svc;     /* refs, connection cap and limits */
 	struct deliver_settings deliver; /* points into the fields below */
 	char *data_dir;
 	char *delimiters;
 	char hostname[256];
 	bool quota_tempfail; /* over quota: 452 4.2.2, not 552 5.2.2 */
-	unsigned int max_connections;
 };
 
 void lmtp_settings_unref(struct lmtp_settings **set);
@@ -48,7 +47,7 @@ struct lmtp_session {
 	struct conn *conn;
 	struct lmtp_server *server;
 	struct lmtp_settings *set;
-	struct lmtp_session *prev, *next; /* the worker's sessions */
+	struct service_link link; /* on its worker's session list */
 	unsigned int refs; /* the connection's, each entry point, the job */
 	bool closed;
 	enum lmtp_input input;
@@ -86,8 +85,7 @@ void lmtp_session_resume(struct lmtp_session *s);
 void lmtp_session_create(struct lmtp_server *server, struct conn *conn,
                          struct lmtp_settings *set);
 
-struct threadpool *lmtp_server_io_pool(struct lmtp_server *server);
-void lmtp_worker_attach(struct lmtp_server *server, struct lmtp_session *s);
-void lmtp_worker_detach(struct lmtp_server *server, struct lmtp_session *s);
+/* The shared server plumbing: the pool deliveries run on, workers. */
+struct service *lmtp_server_service(struct lmtp_server *server);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/xalloc.h"
 #include "lmtp/lmtp-private.h"
 #include "net/conn.h"
+#include "net/service.h"
 
 #define DATA_CHUNK_BYTES 16384
 
@@ -196,7 +197,7 @@ static void on_close(struct conn *c, void *ctx)
 	struct lmtp_session *s = ctx;
 	s->closed = true;
 	loop_timer_stop(conn_loop(c), &s->idle_timer);
-	lmtp_worker_detach(s->server, s);
+	service_worker_detach(&s->link);
 	lmtp_session_unref(s); /* the connection's reference */
 }
 
@@ -233,7 +234,8 @@ void lmtp_session_create(struct lmtp_server *server, struct conn *conn,
 	s->refs = 1;
 	s->idle_timer.cb = idle_timer_cb;
 	conn_set_ops(conn, &lmtp_conn_ops, s);
-	lmtp_worker_attach(server, s);
+	service_worker_attach(lmtp_server_service(server), &s->link,
+	                      conn_loop(s->conn));
 	struct loop *loop = conn_loop(conn);
 	s->last_activity_ms = loop_now_ms(loop);
 	lmtp_session_ref(s);

@@ -21,6 +21,7 @@
 #include "core/util.h"
 #include "core/xalloc.h"
 #include "net/conn.h"
+#include "net/service.h"
 #include "net/threadpool.h"
 #include "pop3/pop3-private.h"
 
@@ -69,7 +70,7 @@ static void auth_failed(struct pop3_session *s, const char *user,
                         const char *why)
 {
 	const char *ip = conn_remote_ip(s->conn);
-	struct penalty *p = pop3_server_penalty(s->server);
+	struct penalty *p = service_penalty(pop3_server_service(s->server));
 	uint64_t now = time_now_ms();
 	log_event(LOG_INFO, "login_failed", "proto", "pop3", "user", user,
 	          "remote", conn_remote(s->conn), "mech", s->auth_mech,
@@ -81,7 +82,7 @@ static void auth_failed(struct pop3_session *s, const char *user,
 
 static void auth_succeeded(struct pop3_session *s, const char *user)
 {
-	penalty_success(pop3_server_penalty(s->server),
+	penalty_success(service_penalty(pop3_server_service(s->server)),
 	                conn_remote_ip(s->conn));
 	/* user may point into the SASL state freed below */
 	free(s->user);
@@ -177,8 +178,9 @@ static void auth_job_submit(struct pop3_session *s, enum auth_job_kind kind,
 		job->secret_len = secret_len;
 	}
 	pop3_session_ref(s);
-	threadpool_submit(pop3_server_pool(s->server), auth_job_work,
-	                  auth_job_done, job, conn_loop(s->conn));
+	threadpool_submit(service_pool(pop3_server_service(s->server)),
+	                  auth_job_work, auth_job_done, job,
+	                  conn_loop(s->conn));
 }
 
 /* A user name and secret the checks may be asked about; otherwise the

@@ -9,6 +9,7 @@
 #include "core/xalloc.h"
 #include "net/conn-job.h"
 #include "net/conn.h"
+#include "net/service.h"
 #include "pop3/pop3-private.h"
 
 #define JOB_OUTPUT_MAX ((size_t)64 << 20)
@@ -72,8 +73,8 @@ void pop3_job_start(struct pop3_session *s, pop3_job_fn *work,
 	struct pop3_job *job = xcalloc(1, sizeof(*job));
 	job->s = s;
 	conn_job_init(&job->io, &pop3_job_ops, s->conn,
-	              pop3_server_io_pool(s->server), &s->closed,
-	              JOB_OUTPUT_MAX);
+	              service_io_pool(pop3_server_service(s->server)),
+	              &s->closed, JOB_OUTPUT_MAX);
 	job->work = work;
 	job->finish = finish;
 	job->ctx = ctx;

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "net/conn.h"
+#include "net/service.h"
 #include "pop3/pop3-private.h"
 
 struct open_ctx {
@@ -100,7 +101,8 @@ static void moved_to_user_loop(struct conn *c, void *ctx)
 {
 	struct pop3_session *s = ctx;
 	pop3_session_ref(s);
-	pop3_worker_attach(s->server, s);
+	service_worker_attach(pop3_server_service(s->server), &s->link,
+	                      conn_loop(s->conn));
 	s->last_activity_ms = loop_now_ms(conn_loop(c));
 	loop_timer_start(conn_loop(c), &s->idle_timer, s->set->autologout_ms);
 	pop3_command_finish(s);
@@ -140,14 +142,15 @@ static void open_finish(struct pop3_job *job)
 	          conn_is_tls(s->conn) ? "yes" : "no", NULL);
 	pop3_ok(s, "Logged in, maildrop has %zu messages (%llu octets)",
 	        s->live_count, (unsigned long long)s->live_bytes);
-	struct loop *target = pop3_server_user_loop(s->server, s->user);
+	struct loop *target =
+	        service_user_loop(pop3_server_service(s->server), s->user);
 	if (target == conn_loop(s->conn))
 		return;
 	/* user affinity: continue on the worker that owns this user */
 	job->keep_busy = true;
 	conn_flush(s->conn);
 	loop_timer_stop(conn_loop(s->conn), &s->idle_timer);
-	pop3_worker_detach(s);
+	service_worker_detach(&s->link);
 	conn_move(s->conn, target, moved_to_user_loop);
 }
 

@@ -16,7 +16,6 @@
 struct conn;
 struct sasl;
 struct pop3_job;
-struct pop3_worker;
 
 /* RFC 1939 3; UPDATE is entered by QUIT and ends the session. */
 enum pop3_state {
@@ -45,8 +44,7 @@ struct pop3_session {
 	struct conn *conn;
 	struct pop3_server *server;
 	struct pop3_settings *set;
-	struct pop3_worker *worker;
-	struct pop3_session *prev, *next; /* the worker's session list */
+	struct service_link link; /* on its worker's session list */
 	enum pop3_state state;
 	enum pop3_input_mode input_mode;
 	struct pop3_line_reader reader;
@@ -113,14 +111,8 @@ void pop3_session_unref(struct pop3_session *s);
 bool pop3_plaintext_allowed(const struct pop3_session *s);
 bool pop3_tls_available(void);
 
-/* The server's pools and penalty; the loop that owns user. */
-struct threadpool *pop3_server_pool(struct pop3_server *server);
-struct threadpool *pop3_server_io_pool(struct pop3_server *server);
-struct penalty *pop3_server_penalty(struct pop3_server *server);
-struct loop *pop3_server_user_loop(struct pop3_server *server,
-                                   const char *user);
-void pop3_worker_attach(struct pop3_server *server, struct pop3_session *s);
-void pop3_worker_detach(struct pop3_session *s);
+/* The shared server plumbing: pools, penalty, workers, user loops. */
+struct service *pop3_server_service(struct pop3_server *server);
 /* The in-process maildrop lock (RFC 1939 4) and LOGIN-DELAY (RFC 2449
  * 6.5): 1 taken, 0 another session holds it, -1 the user logged in less
  * than login_delay_s ago. */

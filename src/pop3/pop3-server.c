@@ -1,8 +1,7 @@
-/* The POP3 service: settings, worker bookkeeping, accepting, and the
- * in-process maildrop locks. See pop3-server.h.
- *
- * User affinity (DESIGN.md): a session moves at login to the worker loop
- * that owns its user, the same one the user's IMAP sessions use. */
+/* The POP3 service: its settings and sessions on the shared service
+ * plumbing (net/service.c: a session moves at login to the worker loop
+ * that owns its user, the same one the user's IMAP sessions use), and
+ * the in-process maildrop locks. See pop3-server.h. */
 #include "pop3/pop3-server.h"
 
 #include <pthread.h>
@@ -17,25 +16,15 @@
 #include "core/util.h"
 #include "core/xalloc.h"
 #include "net/conn.h"
-#include "net/tls.h"
+#include "net/loop.h"
+#include "net/service.h"
 #include "pop3/pop3-private.h"
 #include "pop3/pop3-session.h"
-
-#include <openssl/ssl.h>
 
 #define POP3_MAX_OUTPUT_BYTES (1024 * 1024)
 #define POP3_OUTPUT_HIGH_BYTES 65536
 #define POP3_MAX_INPUT_BYTES 65536
 #define LOCK_BUCKETS 256
-
-struct pop3_worker {
-	struct pop3_session *sessions; /* touched only on this loop */
-};
-
-struct pop3_listen_ctx {
-	struct pop3_server *server;
-	bool tls;
-};
 
 /* A user with a maildrop lock, or whose last login is recent enough to
  * matter for LOGIN-DELAY. */
@@ -47,28 +36,34 @@ struct user_lock {
 };
 
 struct pop3_server {
-	struct loop **loops;
-	struct pop3_worker *workers;
-	unsigned int n_loops;
-	struct threadpool *pool;    /* CPU-bound: password hashing */
-	struct threadpool *io_pool; /* the store */
-	struct penalty *penalty;
-	pthread_mutex_t set_lock;
-	struct pop3_settings *set;
-	struct pop3_listen_ctx plain, tls;
+	struct service *service;
 	pthread_mutex_t lock_lock;
 	struct user_lock *locks[LOCK_BUCKETS];
 	char hostname[64];
 };
 
-static struct pop3_settings *settings_from_config(const struct config *cfg)
+static void settings_free(struct service_settings *svc)
+{
+	struct pop3_settings *set =
+	        container_of(svc, struct pop3_settings, svc);
+	free(set->data_dir);
+	free(set);
+}
+
+static struct service_settings *settings_from_config(const struct config *cfg)
 {
 	struct pop3_settings *set = xcalloc(1, sizeof(*set));
-	set->refs = 1;
+	set->svc.refs = 1;
+	set->svc.free = settings_free;
+	set->svc.max_connections = cfg->max_connections;
+	set->svc.limits = (struct conn_limits){
+	        .max_input_bytes = POP3_MAX_INPUT_BYTES,
+	        .max_output_bytes = POP3_MAX_OUTPUT_BYTES,
+	        .output_high_bytes = POP3_OUTPUT_HIGH_BYTES,
+	};
 	set->prelogin_timeout_ms = cfg->pop3_prelogin_timeout_s * 1000;
 	set->autologout_ms = cfg->pop3_autologout_s * 1000;
 	set->max_connections_per_ip = cfg->pop3_max_connections_per_ip;
-	set->max_connections = cfg->max_connections;
 	set->max_bad_commands = cfg->pop3_max_bad_commands;
 	set->login_delay_s = cfg->pop3_login_delay_s;
 	set->allow_plaintext = cfg->allow_plaintext;
@@ -77,29 +72,29 @@ static struct pop3_settings *settings_from_config(const struct config *cfg)
 	set->quota_storage = cfg->quota_storage;
 	set->quota_messages = cfg->quota_messages;
 	set->max_message_size = cfg->max_message_size;
-	return set;
+	return &set->svc;
 }
 
 void pop3_settings_unref(struct pop3_settings **setp)
 {
-	struct pop3_settings *set = *setp;
-	if (set == NULL)
-		return;
+	struct service_settings *svc = *setp != NULL ? &(*setp)->svc : NULL;
 	*setp = NULL;
-	if (atomic_fetch_sub(&set->refs, 1) == 1) {
-		free(set->data_dir);
-		free(set);
-	}
+	service_settings_unref(&svc);
 }
 
-static struct pop3_settings *settings_get(struct pop3_server *server)
+static void session_create(void *owner, struct conn *conn,
+                           struct service_settings *set)
 {
-	pthread_mutex_lock(&server->set_lock);
-	struct pop3_settings *set = server->set;
-	atomic_fetch_add(&set->refs, 1);
-	pthread_mutex_unlock(&server->set_lock);
-	return set;
+	pop3_session_create(owner, conn,
+	                    container_of(set, struct pop3_settings, svc));
 }
+
+static const struct service_ops pop3_service_ops = {
+        .proto = "pop3",
+        .refuse_line = "-ERR [SYS/TEMP] Server is at its connection limit\r\n",
+        .settings_create = settings_from_config,
+        .session_create = session_create,
+};
 
 struct pop3_server *
 pop3_server_create(const struct config *cfg, struct loop **loops,
@@ -107,18 +102,9 @@ pop3_server_create(const struct config *cfg, struct loop **loops,
                    struct threadpool *io_pool, struct penalty *penalty)
 {
 	struct pop3_server *server = xcalloc(1, sizeof(*server));
-	server->loops = loops;
-	server->n_loops = n_loops;
-	server->workers = xcalloc(n_loops, sizeof(*server->workers));
-	server->pool = pool;
-	server->io_pool = io_pool;
-	server->penalty = penalty;
-	pthread_mutex_init(&server->set_lock, NULL);
+	server->service = service_create(&pop3_service_ops, server, cfg, loops,
+	                                 n_loops, pool, io_pool, penalty);
 	pthread_mutex_init(&server->lock_lock, NULL);
-	server->set = settings_from_config(cfg);
-	server->plain.server = server;
-	server->tls.server = server;
-	server->tls.tls = true;
 	if (gethostname(server->hostname, sizeof(server->hostname)) < 0 ||
 	    server->hostname[0] == '\0')
 		snprintf(server->hostname, sizeof(server->hostname),
@@ -139,129 +125,38 @@ void pop3_server_destroy(struct pop3_server **serverp)
 			free(l);
 		}
 	}
-	pop3_settings_unref(&server->set);
-	pthread_mutex_destroy(&server->set_lock);
+	service_destroy(&server->service);
 	pthread_mutex_destroy(&server->lock_lock);
-	free(server->workers);
 	free(server);
 	*serverp = NULL;
 }
 
 void pop3_server_reload(struct pop3_server *server, const struct config *cfg)
 {
-	struct pop3_settings *set = settings_from_config(cfg);
-	pthread_mutex_lock(&server->set_lock);
-	struct pop3_settings *old = server->set;
-	server->set = set;
-	pthread_mutex_unlock(&server->set_lock);
-	pop3_settings_unref(&old);
+	service_reload(server->service, cfg);
 }
 
 void *pop3_server_listen_ctx(struct pop3_server *server, bool tls)
 {
-	return tls ? &server->tls : &server->plain;
-}
-
-static void refuse(int fd, bool tls, const char *reason)
-{
-	static const char err[] =
-	        "-ERR [SYS/TEMP] Server is at its connection limit\r\n";
-	if (!tls)
-		(void)!write(fd, err, sizeof(err) - 1);
-	close(fd);
-	log_event(LOG_WARN, "connection_refused", "proto", "pop3", "reason",
-	          reason, NULL);
+	return service_listen_ctx(server->service, tls);
 }
 
 void pop3_server_accept(struct loop *loop, int fd, void *ctx)
 {
-	struct pop3_listen_ctx *lctx = ctx;
-	struct pop3_server *server = lctx->server;
-	struct pop3_settings *set = settings_get(server);
-	if (conn_count() >= set->max_connections) {
-		refuse(fd, lctx->tls, "max_connections");
-		pop3_settings_unref(&set);
-		return;
-	}
-	SSL_CTX *tls_ctx = NULL;
-	if (lctx->tls) {
-		tls_ctx = tls_current();
-		if (tls_ctx == NULL) {
-			refuse(fd, true, "no TLS certificate");
-			pop3_settings_unref(&set);
-			return;
-		}
-	}
-	struct conn_limits lim = {
-	        .max_input_bytes = POP3_MAX_INPUT_BYTES,
-	        .max_output_bytes = POP3_MAX_OUTPUT_BYTES,
-	        .output_high_bytes = POP3_OUTPUT_HIGH_BYTES,
-	};
-	struct conn *conn = conn_create(loop, fd, tls_ctx, &lim);
-	if (tls_ctx != NULL)
-		SSL_CTX_free(tls_ctx);
-	pop3_session_create(server, conn, set);
+	service_accept(loop, fd, ctx);
 }
 
-struct threadpool *pop3_server_pool(struct pop3_server *server)
+struct service *pop3_server_service(struct pop3_server *server)
 {
-	return server->pool;
-}
-
-struct threadpool *pop3_server_io_pool(struct pop3_server *server)
-{
-	return server->io_pool;
-}
-
-struct penalty *pop3_server_penalty(struct pop3_server *server)
-{
-	return server->penalty;
-}
-
-static uint32_t user_hash(const char *user)
-{
-	uint32_t h = 2166136261u; /* FNV-1a, as IMAP's, so both agree */
-	for (const char *p = user; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h;
-}
-
-struct loop *pop3_server_user_loop(struct pop3_server *server, const char *user)
-{
-	return server->loops[user_hash(user) % server->n_loops];
-}
-
-void pop3_worker_attach(struct pop3_server *server, struct pop3_session *s)
-{
-	struct pop3_worker *w = &server->workers[loop_id(conn_loop(s->conn))];
-	s->worker = w;
-	s->prev = NULL;
-	s->next = w->sessions;
-	if (w->sessions != NULL)
-		w->sessions->prev = s;
-	w->sessions = s;
-}
-
-void pop3_worker_detach(struct pop3_session *s)
-{
-	struct pop3_worker *w = s->worker;
-	if (w == NULL)
-		return;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		w->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
-	s->worker = NULL;
+	return server->service;
 }
 
 void pop3_server_shutdown_loop(struct pop3_server *server, struct loop *loop)
 {
-	struct pop3_worker *w = &server->workers[loop_id(loop)];
-	while (w->sessions != NULL) {
-		struct pop3_session *s = w->sessions;
+	struct service_link *link;
+	while ((link = service_worker_first(server->service, loop)) != NULL) {
+		struct pop3_session *s =
+		        container_of(link, struct pop3_session, link);
 		conn_printf(s->conn, "-ERR Server shutting down\r\n");
 		conn_close(s->conn, "server shutdown");
 		/* on_close detached s from the list */
@@ -294,7 +189,7 @@ int pop3_server_lock_user(struct pop3_server *server, const char *user,
 	uint64_t now = time_now_ms();
 	uint64_t delay_ms = (uint64_t)login_delay_s * 1000;
 	struct user_lock **head =
-	        &server->locks[user_hash(user) % LOCK_BUCKETS];
+	        &server->locks[service_user_hash(user) % LOCK_BUCKETS];
 	int ret = 1;
 	pthread_mutex_lock(&server->lock_lock);
 	struct user_lock *l = bucket_scan(head, user, now, delay_ms);
@@ -320,7 +215,7 @@ int pop3_server_lock_user(struct pop3_server *server, const char *user,
 void pop3_server_unlock_user(struct pop3_server *server, const char *user)
 {
 	struct user_lock **head =
-	        &server->locks[user_hash(user) % LOCK_BUCKETS];
+	        &server->locks[service_user_hash(user) % LOCK_BUCKETS];
 	pthread_mutex_lock(&server->lock_lock);
 	for (struct user_lock **p = head; *p != NULL; p = &(*p)->next) {
 		struct user_lock *l = *p;

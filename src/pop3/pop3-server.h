@@ -4,9 +4,10 @@
 #ifndef ROOST_POP3_POP3_SERVER_H
 #define ROOST_POP3_POP3_SERVER_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "net/service.h"
 
 struct config;
 struct loop;
@@ -16,11 +17,10 @@ struct pop3_server;
 
 /* Settings a session copies at connect time; replaced on reload. */
 struct pop3_settings {
-	atomic_uint refs;
+	struct service_settings svc; /* refs, connection cap and limits */
 	unsigned int prelogin_timeout_ms;
 	unsigned int autologout_ms;
 	unsigned int max_connections_per_ip;
-	unsigned int max_connections;
 	unsigned int max_bad_commands;
 	unsigned int login_delay_s;
 	bool allow_plaintext;

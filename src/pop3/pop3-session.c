@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "net/conn.h"
+#include "net/service.h"
 #include "net/tls.h"
 #include "pop3/pop3-private.h"
 
@@ -261,7 +262,7 @@ static void on_close(struct conn *c, void *ctx)
 	s->closed = true;
 	loop_timer_stop(loop, &s->idle_timer);
 	loop_timer_stop(loop, &s->delay_timer);
-	pop3_worker_detach(s);
+	service_worker_detach(&s->link);
 	/* a job waiting for its output to drain sees the session closed
 	 * and ends */
 	pop3_job_drained(s);
@@ -310,7 +311,8 @@ void pop3_session_create(struct pop3_server *server, struct conn *conn,
 	s->idle_timer.cb = idle_timer_cb;
 	s->delay_timer.cb = delay_timer_cb;
 	conn_set_ops(conn, &pop3_conn_ops, s);
-	pop3_worker_attach(server, s);
+	service_worker_attach(pop3_server_service(server), &s->link,
+	                      conn_loop(s->conn));
 	struct loop *loop = conn_loop(conn);
 	s->last_activity_ms = loop_now_ms(loop);
 	pop3_session_ref(s);

@@ -187,7 +187,7 @@ void pop3_maildrop_open(struct pop3_session *s)
 	               xcalloc(1, sizeof(struct open_ctx)), open_ctx_free);
 }
 
-void pop3_maildrop_release(struct pop3_session *s)
+void pop3_maildrop_unlock(struct pop3_session *s)
 {
 	if (s->lock_fd >= 0) {
 		close(s->lock_fd); /* releases the flock */
@@ -197,6 +197,11 @@ void pop3_maildrop_release(struct pop3_session *s)
 		pop3_server_unlock_user(s->server, s->user);
 		s->registry_locked = false;
 	}
+}
+
+void pop3_maildrop_release(struct pop3_session *s)
+{
+	pop3_maildrop_unlock(s);
 	store_close(&s->store);
 	free(s->msgs);
 	s->msgs = NULL;

@@ -158,6 +158,8 @@ void pop3_maildrop_update(struct pop3_session *s);
 /* Release the locks and the store (at QUIT or session end; thread-safe
  * while the session is busy). */
 void pop3_maildrop_release(struct pop3_session *s);
+/* Give up the maildrop lock (at the end of the session). */
+void pop3_maildrop_unlock(struct pop3_session *s);
 /* A message-number argument: the message, or NULL after -ERR. */
 struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg,
                               size_t *number_r);

@@ -119,6 +119,11 @@ void pop3_session_close(struct pop3_session *s, const char *text,
 {
 	if (s->closed || conn_is_closing(s->conn))
 		return;
+	/* the maildrop is free before the client sees the connection end,
+	 * so it may log in again at once (nothing runs on it: a job would
+	 * have the session busy) */
+	if (s->job == NULL)
+		pop3_maildrop_unlock(s);
 	if (text != NULL)
 		pop3_err(s, "%s", text);
 	conn_close_after_flush(s->conn, reason);

@@ -13,8 +13,8 @@
 #include "proto/imap-parser.h"
 #include "store/store.h"
 
+struct auth_login;
 struct conn;
-struct sasl;
 struct imap_view;
 struct imap_job;
 
@@ -44,9 +44,7 @@ struct imap_session {
 	struct imap_parser *parser;
 	char *tag; /* of the asynchronous command running */
 	char *user;
-	struct sasl *sasl;
-	char *sasl_mech;
-	bool sasl_final_sent; /* awaiting the empty final response */
+	struct auth_login *login; /* made at the first login command */
 	unsigned int bad_commands;
 	unsigned int refs; /* the connection's, plus each entry point and
 	                      thread-pool job running */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth/sasl.h"
+#include "auth/login.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "imap/imap-private.h"
@@ -319,7 +319,7 @@ static void session_free(struct imap_session *s)
 	imap_session_close_mail(s);
 	free(s->saved);
 	imap_parser_destroy(&s->parser);
-	imap_sasl_reset(s);
+	auth_login_free(&s->login);
 	imap_settings_unref(&s->set);
 	free(s->tag);
 	free(s->user);

@@ -14,7 +14,7 @@
 #include "store/store.h"
 
 struct conn;
-struct sasl;
+struct auth_login;
 struct pop3_job;
 
 /* RFC 1939 3; UPDATE is entered by QUIT and ends the session. */
@@ -61,8 +61,7 @@ struct pop3_session {
 	char *user_arg;      /* from USER, awaiting PASS */
 	char *user;          /* logged in (or being checked) */
 	char *auth_mech;     /* for the log: USER, APOP, or the SASL name */
-	struct sasl *sasl;
-	bool sasl_final_sent; /* awaiting the empty final response */
+	struct auth_login *login; /* made at the first login command */
 	/* TRANSACTION: the maildrop */
 	struct store_settings store_set;
 	struct store *store;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/login.h"
 #include "auth/userdb.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -253,6 +254,7 @@ static void session_free(struct pop3_session *s)
 {
 	pop3_maildrop_release(s);
 	pop3_auth_reset(s);
+	auth_login_free(&s->login);
 	pop3_settings_unref(&s->set);
 	free(s->user_arg);
 	free(s->user);

@@ -26,8 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/xalloc.h"
 #include "imap/cmd-search.h"
@@ -53,31 +51,17 @@ struct imap_search {
 	bool header_read;
 	struct buf htext, btext; /* its searchable text, once loaded */
 	bool text_loaded, text_ok;
-	bool htext_loaded, htext_ok;       /* the header text alone */
-	struct imap_msginfo_loader loader; /* Date for SENT* */
+	bool htext_loaded, htext_ok; /* the header text alone */
+	/* derived data read (the Date for SENT*) and computed texts kept */
+	struct imap_msginfo_loader loader;
 	bool loader_ready;
-	/* texts computed here, to keep in the index */
-	struct store_cache_entry *fresh;
-	size_t fresh_count;
 };
-
-static void free_fresh(struct imap_search *c)
-{
-	for (size_t i = 0; i < c->fresh_count; i++) {
-		free((char *)c->fresh[i].header_text);
-		free((char *)c->fresh[i].body_text);
-	}
-	free(c->fresh);
-	c->fresh = NULL;
-	c->fresh_count = 0;
-}
 
 void imap_search_free(void *p)
 {
 	struct imap_search *c = p;
 	if (c == NULL)
 		return;
-	free_fresh(c);
 	if (c->loader_ready)
 		imap_msginfo_loader_discard(&c->loader);
 	buf_free(&c->htext);
@@ -177,16 +161,22 @@ static bool match_header(struct imap_search *c, const struct search_key *key)
 	return false;
 }
 
-/* SENT*: the Date field's day in its own zone. */
-static bool match_sent(struct imap_search *c, const struct search_key *key)
+/* Reads derived data and keeps what is computed, for this search. */
+static struct imap_msginfo_loader *search_loader(struct imap_search *c)
 {
-	int64_t local = c->msg->internaldate + c->msg->tz_offset_min * 60;
 	if (!c->loader_ready) {
 		imap_msginfo_loader_init(&c->loader, c->st, c->mailbox_id);
 		c->loader_ready = true;
 	}
+	return &c->loader;
+}
+
+/* SENT*: the Date field's day in its own zone. */
+static bool match_sent(struct imap_search *c, const struct search_key *key)
+{
+	int64_t local = c->msg->internaldate + c->msg->tz_offset_min * 60;
 	struct imap_msginfo mi;
-	if (!imap_msginfo_load(&c->loader, c->msg->uid, &mi))
+	if (!imap_msginfo_load(search_loader(c), c->msg->uid, &mi))
 		return false;
 	if (mi.info.has_date)
 		local = mi.info.date + (int64_t)mi.info.date_tz_min * 60;
@@ -200,46 +190,37 @@ static bool match_sent(struct imap_search *c, const struct search_key *key)
 	return day >= when;
 }
 
-#define FRESH_BATCH 128
-
-/* Keep computed texts in the index (a failure only costs a recompute). */
-static void flush_fresh(struct imap_search *c)
+/* A copy of buf for an entry to keep. */
+static void copy_text(struct buf *to, const struct buf *from)
 {
-	if (c->fresh_count > 0)
-		store_cache_put(c->st, c->mailbox_id, c->fresh, c->fresh_count);
-	free_fresh(c);
+	buf_init(to, from->len + 1);
+	buf_append(to, buf_cstr(from), from->len);
 }
 
-/* Compute the message's texts from its file. */
+/* Compute the message's texts from its file; they are kept in the index
+ * with the loader's next batch (a failure only costs a recompute). */
 static bool compute_text(struct imap_search *c)
 {
-	int fd;
-	uint64_t size;
-	if (store_open_message(c->st, c->mailbox_id, c->msg->uid, &fd, &size) !=
-	    STORE_OK)
+	size_t len;
+	const char *msg =
+	        imap_map_message(c->st, c->mailbox_id, c->msg->uid, &len);
+	if (msg == NULL)
 		return false;
-	void *map = size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE,
-	                            fd, 0)
-	                     : NULL;
-	close(fd);
-	if (map == MAP_FAILED)
-		return false;
-	int ret = searchtext_build(map != NULL ? map : "", (size_t)size,
-	                           &c->htext, &c->btext);
-	if (map != NULL)
-		munmap(map, (size_t)size);
+	int ret = searchtext_build(msg, len, &c->htext, &c->btext);
+	imap_unmap_message(msg, len);
 	if (ret < 0)
 		return false;
-	c->fresh = xrealloc(c->fresh, (c->fresh_count + 1) * sizeof(*c->fresh));
-	c->fresh[c->fresh_count++] = (struct store_cache_entry){
-	        .uid = c->msg->uid,
-	        .header_text = xmemdup(buf_cstr(&c->htext), c->htext.len + 1),
-	        .header_len = c->htext.len,
-	        .body_text = xmemdup(buf_cstr(&c->btext), c->btext.len + 1),
-	        .body_len = c->btext.len,
+	struct imap_derived d = {0};
+	buf_init(&d.d.blob, 0);
+	copy_text(&d.d.header_text, &c->htext);
+	copy_text(&d.d.body_text, &c->btext);
+	d.entry = (struct store_cache_entry){
+	        .header_text = buf_cstr(&d.d.header_text),
+	        .header_len = d.d.header_text.len,
+	        .body_text = buf_cstr(&d.d.body_text),
+	        .body_len = d.d.body_text.len,
 	};
-	if (c->fresh_count == FRESH_BATCH)
-		flush_fresh(c);
+	imap_msginfo_keep(search_loader(c), c->msg->uid, &d);
 	return true;
 }
 
@@ -387,7 +368,6 @@ size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
 		c->header = NULL;
 	}
 	free(cand);
-	flush_fresh(c);
 	if (c->loader_ready)
 		imap_msginfo_loader_flush(&c->loader);
 	*count_r = n;

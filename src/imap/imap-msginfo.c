@@ -87,6 +87,16 @@ void imap_msginfo_loader_discard(struct imap_msginfo_loader *l)
 	l->fresh_count = 0;
 }
 
+void imap_msginfo_keep(struct imap_msginfo_loader *l, uint32_t uid,
+                       struct imap_derived *d)
+{
+	d->entry.uid = uid;
+	l->fresh = xrealloc(l->fresh, (l->fresh_count + 1) * sizeof(*d));
+	l->fresh[l->fresh_count++] = *d;
+	if (l->fresh_count == FRESH_BATCH)
+		imap_msginfo_loader_flush(l);
+}
+
 /* Compute the blob of uid from its file, keeping it for the index. */
 static bool compute(struct imap_msginfo_loader *l, uint32_t uid,
                     struct imap_msginfo *m)
@@ -108,12 +118,9 @@ static bool compute(struct imap_msginfo_loader *l, uint32_t uid,
 	}
 	m->len = d.d.blob.len;
 	m->blob = xmemdup(buf_cstr(&d.d.blob), m->len + 1);
-	d.entry = (struct store_cache_entry){
-	        .uid = uid, .data = buf_cstr(&d.d.blob), .len = d.d.blob.len};
-	l->fresh = xrealloc(l->fresh, (l->fresh_count + 1) * sizeof(d));
-	l->fresh[l->fresh_count++] = d;
-	if (l->fresh_count == FRESH_BATCH)
-		imap_msginfo_loader_flush(l);
+	d.entry = (struct store_cache_entry){.data = buf_cstr(&d.d.blob),
+	                                     .len = d.d.blob.len};
+	imap_msginfo_keep(l, uid, &d);
 	return msginfo_parse(m->blob, m->len, &m->info);
 }
 

@@ -52,6 +52,11 @@ void imap_msginfo_loader_discard(struct imap_msginfo_loader *l);
 bool imap_msginfo_load(struct imap_msginfo_loader *l, uint32_t uid,
                        struct imap_msginfo *m);
 void imap_msginfo_free(struct imap_msginfo *m);
+/* Keep what was computed for uid (d, whose entry may hold a blob, a
+ * text or both; taken over) for the index, put there with the loader's
+ * next batch. */
+void imap_msginfo_keep(struct imap_msginfo_loader *l, uint32_t uid,
+                       struct imap_derived *d);
 
 /* Compute and keep the derived data of every message of the mailbox
  * (id) that lacks it, as `roost reindex` does after a rebuild; the

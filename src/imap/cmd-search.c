@@ -374,18 +374,13 @@ size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
 	return hits;
 }
 
-static uint32_t number_of(const struct imap_view *v, size_t i, bool uid)
-{
-	return uid ? v->msgs[i].uid : (uint32_t)i + 1;
-}
-
 static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 {
 	struct imap_search *c = job->ctx;
 	buf_append_str(&job->io.out, "* SEARCH");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&job->io.out, " %u",
-		           number_of(job->s->view, hits[i], c->uid));
+		           imap_view_number(job->s->view, hits[i], c->uid));
 	buf_append_str(&job->io.out, "\r\n");
 }
 
@@ -398,9 +393,10 @@ void imap_write_esearch_head(struct imap_job *job,
 	buf_printf(out, "* ESEARCH (TAG \"%s\")%s", job->tag,
 	           uid ? " UID" : "");
 	if (p->ret_min && n > 0)
-		buf_printf(out, " MIN %u", number_of(v, hits[0], uid));
+		buf_printf(out, " MIN %u", imap_view_number(v, hits[0], uid));
 	if (p->ret_max && n > 0)
-		buf_printf(out, " MAX %u", number_of(v, hits[n - 1], uid));
+		buf_printf(out, " MAX %u",
+		           imap_view_number(v, hits[n - 1], uid));
 	if (p->ret_count)
 		buf_printf(out, " COUNT %zu", n);
 }
@@ -415,7 +411,7 @@ static void write_esearch(struct imap_job *job, const size_t *hits, size_t n)
 	if (c->prog.ret_all && n > 0) {
 		uint32_t *nums = xmalloc(n * sizeof(*nums));
 		for (size_t i = 0; i < n; i++)
-			nums[i] = number_of(v, hits[i], c->uid);
+			nums[i] = imap_view_number(v, hits[i], c->uid);
 		buf_append_str(out, " ALL ");
 		imap_write_uid_set(out, nums, n);
 		free(nums);

@@ -261,22 +261,18 @@ static void sort_hits(struct imap_job *job, struct sort_ctx *c, size_t *hits,
 	free(recs);
 }
 
-static uint32_t number_of(const struct imap_view *v, size_t i, bool uid)
-{
-	return uid ? v->msgs[i].uid : (uint32_t)i + 1;
-}
-
 /* ALL of ESORT (RFC 5267 section 3.2): the numbers in sort order, so
  * only an ascending run of consecutive numbers becomes a range. */
 static void write_ordered_set(struct buf *out, const struct imap_view *v,
                               const size_t *hits, size_t n, bool uid)
 {
 	for (size_t i = 0; i < n;) {
-		uint32_t first = number_of(v, hits[i], uid), last = first;
+		uint32_t first = imap_view_number(v, hits[i], uid),
+		         last = first;
 		size_t j = i + 1;
 		while (j < n && last != UINT32_MAX &&
-		       number_of(v, hits[j], uid) == last + 1)
-			last = number_of(v, hits[j++], uid);
+		       imap_view_number(v, hits[j], uid) == last + 1)
+			last = imap_view_number(v, hits[j++], uid);
 		buf_printf(out, i > 0 ? ",%u" : "%u", first);
 		if (last != first)
 			buf_printf(out, ":%u", last);
@@ -315,7 +311,8 @@ static void sort_work(struct imap_job *job)
 		buf_append_str(&job->io.out, "* SORT");
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&job->io.out, " %u",
-			           number_of(job->s->view, hits[i], c->uid));
+			           imap_view_number(job->s->view, hits[i],
+			                            c->uid));
 		buf_append_str(&job->io.out, "\r\n");
 	} else if (!only_save) {
 		write_esort(job, c, hits, n);
@@ -338,7 +335,7 @@ static void thread_fields(struct imap_msginfo_loader *l,
 	if (imap_msginfo_load(l, m->uid, &mi))
 		in = &mi.info;
 	*t = (struct thread_msg){
-	        .number = number_of(v, idx, uid),
+	        .number = imap_view_number(v, idx, uid),
 	        .date = sent_date(in, m),
 	        .subject = fold(in->subject_base),
 	        .reply = in->subject_reply,

@@ -427,3 +427,8 @@ void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count)
 		i = j + 1;
 	}
 }
+
+uint32_t imap_view_number(const struct imap_view *v, size_t i, bool uid)
+{
+	return uid ? v->msgs[i].uid : (uint32_t)i + 1;
+}

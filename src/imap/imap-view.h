@@ -48,6 +48,9 @@ void imap_view_sync(struct imap_job *job, bool allow_expunge);
 long imap_view_find(const struct imap_view *v, uint32_t uid);
 /* "(\Seen kw ...)" for m, \Recent included. */
 void imap_view_write_flags(const struct store_msg *m, struct buf *out);
+/* How message i (0-based) is named in an answer: its UID, or its
+ * sequence number. */
+uint32_t imap_view_number(const struct imap_view *v, size_t i, bool uid);
 /* Replace the flags, keywords and modseq of the view's copy of m. */
 void imap_view_update(struct imap_view *v, const struct store_msg *m);
 /* Remove uids (ascending) that were expunged by this session, writing

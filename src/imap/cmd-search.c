@@ -46,8 +46,9 @@ struct imap_search {
 	struct store *st;
 	uint64_t mailbox_id;
 	const struct store_msg *msg;
-	char *header; /* its header, read on first use */
-	size_t header_len;
+	const char *map; /* its file, mapped on first use */
+	size_t map_len;
+	size_t header_len; /* the header at the start of map */
 	bool header_read;
 	struct buf htext, btext; /* its searchable text, once loaded */
 	bool text_loaded, text_ok;
@@ -74,14 +75,13 @@ void imap_search_free(void *p)
 static bool load_header(struct imap_search *c)
 {
 	if (c->header_read)
-		return c->header != NULL;
+		return c->map != NULL;
 	c->header_read = true;
-	size_t len;
-	c->header = imap_read_message(c->st, c->mailbox_id, c->msg->uid, true,
-	                              &len);
-	if (c->header == NULL)
+	c->map = imap_map_message(c->st, c->mailbox_id, c->msg->uid,
+	                          &c->map_len);
+	if (c->map == NULL)
 		return false;
-	c->header_len = header_block_size(c->header, len);
+	c->header_len = header_block_size(c->map, c->map_len);
 	return true;
 }
 
@@ -150,7 +150,7 @@ static bool match_header(struct imap_search *c, const struct search_key *key)
 		return false;
 	struct header_iter it;
 	struct header_field f;
-	header_iter_init(&it, c->header, c->header_len);
+	header_iter_init(&it, c->map, c->header_len);
 	size_t flen = strlen(key->field);
 	while (header_iter_next(&it, &f)) {
 		if (f.name_len == flen &&
@@ -364,8 +364,8 @@ size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
 		c->htext_loaded = false;
 		if (search_match(&c->prog.root, &m))
 			hits[n++] = i;
-		free(c->header);
-		c->header = NULL;
+		imap_unmap_message(c->map, c->map_len);
+		c->map = NULL;
 	}
 	free(cand);
 	if (c->loader_ready)

@@ -44,38 +44,6 @@ static void write_internaldate(struct buf *out, const struct store_msg *m)
 	           off / 60, off % 60);
 }
 
-/* The whole message file; NULL if it is gone. */
-#define HEADER_READ_BLOCK 16384
-char *imap_read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
-                        bool header_only, size_t *len_r)
-{
-	int fd;
-	uint64_t size;
-	if (store_open_message(st, mailbox_id, uid, &fd, &size) != STORE_OK)
-		return NULL;
-	/* the header alone: a block, doubled while no empty line shows */
-	size_t cap = header_only && size > HEADER_READ_BLOCK ? HEADER_READ_BLOCK
-	                                                     : (size_t)size;
-	char *data = xmalloc(cap + 1);
-	size_t got = 0;
-	while (got < size) {
-		if (got == cap) {
-			cap = 2 * cap < size ? 2 * cap : (size_t)size;
-			data = xrealloc(data, cap + 1);
-		}
-		ssize_t n = pread(fd, data + got, cap - got, (off_t)got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (header_only && memmem(data, got, "\r\n\r\n", 4) != NULL)
-			break;
-	}
-	close(fd);
-	data[got] = '\0';
-	*len_r = got;
-	return data;
-}
-
 /* len bytes of the file at off appended to out; false if they could not
  * all be read (out then has what could). */
 static bool read_range(int fd, uint64_t off, size_t len, struct buf *out)

@@ -208,10 +208,6 @@ int imap_resolve_set(struct imap_session *s,
                      const struct imap_command_line *cmd,
                      const struct imap_arg *arg, bool uid, size_t **idx_r,
                      size_t *count_r);
-/* A message's file read whole, or with header_only through its header's
- * end; malloc'd and NUL-terminated, NULL if it is gone. */
-char *imap_read_message(struct store *st, uint64_t mailbox_id, uint32_t uid,
-                        bool header_only, size_t *len_r);
 /* NOOP/CHECK while selected: a job whose point is the sync. */
 void imap_cmd_sync(struct imap_session *s, const struct imap_command_line *cmd,
                    const char *name);

@@ -180,32 +180,9 @@ enum store_status cache_copy(struct store *st, int64_t from_id,
 	return ret == STORE_OK ? mark_text(st, to_id, to_uid, true) : ret;
 }
 
-enum store_status store_text_flush(struct store *st)
-{
-	enum store_status ret = db_begin(st, true);
-	if (ret != STORE_OK)
-		return ret;
-	ret = cache_text_flush(st, true);
-	if (ret != STORE_OK) {
-		db_rollback(st);
-		return ret;
-	}
-	return db_commit(st);
-}
-
-void cache_text_flush_now(struct store *st)
-{
-	if (db_begin(st, true) != STORE_OK)
-		return;
-	if (cache_text_flush(st, false) == STORE_OK)
-		db_commit(st);
-	else
-		db_rollback(st); /* the texts stay pending: still searched */
-}
-
 /* Move the pending texts into the trigram index once there are
  * TEXT_BATCH of them (in a write transaction). */
-enum store_status cache_text_flush(struct store *st, bool force)
+static enum store_status cache_text_flush(struct store *st, bool force)
 {
 	sqlite3_stmt *n = db_stmt(st, "SELECT count(*) FROM text_unindexed");
 	if (n == NULL || sqlite3_step(n) != SQLITE_ROW) {
@@ -229,6 +206,31 @@ enum store_status cache_text_flush(struct store *st, bool force)
 	return ret;
 }
 
+/* cache_text_flush in a transaction of its own. */
+static enum store_status flush_transaction(struct store *st, bool force)
+{
+	enum store_status ret = db_begin(st, true);
+	if (ret != STORE_OK)
+		return ret;
+	ret = cache_text_flush(st, force);
+	if (ret != STORE_OK) {
+		db_rollback(st);
+		return ret;
+	}
+	return db_commit(st);
+}
+
+enum store_status store_text_flush(struct store *st)
+{
+	return flush_transaction(st, true);
+}
+
+void cache_text_flush_now(struct store *st)
+{
+	/* a failure leaves the texts waiting: they are still searched */
+	(void)flush_transaction(st, false);
+}
+
 enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
                                   const struct store_cache_entry *entries,
                                   size_t count)
@@ -239,13 +241,14 @@ enum store_status store_cache_put(struct store *st, uint64_t mailbox_id,
 			ret = cache_put(st, (int64_t)mailbox_id, entries[i].uid,
 			                &entries[i]);
 	}
-	if (ret == STORE_OK)
-		ret = cache_text_flush(st, false);
 	if (ret != STORE_OK) {
 		db_rollback(st);
 		return ret;
 	}
-	return db_commit(st);
+	ret = db_commit(st);
+	if (ret == STORE_OK)
+		cache_text_flush_now(st);
+	return ret;
 }
 
 enum store_status store_cache_get(struct store *st, uint64_t mailbox_id,

@@ -92,11 +92,9 @@ enum store_status cache_delete(struct store *st, int64_t mailbox_id,
 enum store_status cache_delete_mailbox(struct store *st, int64_t mailbox_id);
 enum store_status cache_put(struct store *st, int64_t mailbox_id, uint32_t uid,
                             const struct store_cache_entry *e);
-/* Move pending search texts into the trigram index: once there are
- * enough of them, or all with force (in a write transaction). */
-enum store_status cache_text_flush(struct store *st, bool force);
-/* The same in a transaction of its own, after a commit that added
- * texts; a failure leaves them pending. */
+/* Move waiting search texts into the trigram index once there are a
+ * batch of them, in a transaction of its own (after a commit that added
+ * texts); a failure leaves them waiting. */
 void cache_text_flush_now(struct store *st);
 enum store_status cache_copy(struct store *st, int64_t from_id,
                              uint32_t from_uid, int64_t to_id, uint32_t to_uid);

@@ -70,6 +70,7 @@ class Session:
         self.max_uid = 0            # the highest UID ever in this view
         self.flags_announced = set()
         self.log = []               # (command, [lines]) of recent commands
+        self.keep_log = 20
         self.bye = None
 
     # -- helpers
@@ -80,6 +81,17 @@ class Session:
                         + (f"\n  at line {line!r}" if line else "")
                         + f"\n  view={self.msgs!r}\n  recent commands:\n"
                         + tail)
+
+    def history(self, uid):
+        """The logged commands whose text or answer names UID uid (as
+        "UID n" or in a UID command's set), for failure messages."""
+        out = []
+        pat = re.compile(rf"(UID {uid}\b|[ ,:]{uid}[ ,:])")
+        for c, ls in self.log:
+            hits = [ln for ln in ls if pat.search(ln)]
+            if hits or (c.upper().startswith("UID") and pat.search(c + " ")):
+                out.append((c, ls))
+        return out
 
     def uids(self):
         return [m.uid for m in self.msgs]
@@ -149,7 +161,7 @@ class Session:
     # -- applying responses
     def apply(self, text, r):
         self.log.append((text, r.lines))
-        del self.log[:-20]
+        del self.log[:-self.keep_log]
         words = text.split()
         verb = words[0].upper()
         uid_cmd = verb == "UID"
@@ -195,9 +207,6 @@ class Session:
             slot = self.msgs[seq - 1]
             if "UID" in d:
                 self.set_uid(seq, int(d["UID"]), ln)
-            elif uid_cmd and base in ("FETCH", "STORE"):
-                self.fail("UID FETCH/STORE answer without UID "
-                          "(RFC 3501 6.4.8)", ln)
             if "FLAGS" in d:
                 slot.flags = norm_flags(d["FLAGS"])
                 slot.recent = any(f.lower() == "\\recent" for f in d["FLAGS"])
@@ -244,8 +253,14 @@ class Session:
         self.max_uid = max(self.max_uid, uid)
 
     # -- silent STORE: the client knows what it asked for
-    def apply_silent_store(self, seqs, op, flags):
+    def apply_silent_store(self, seqs, op, flags, uids=None):
+        """Apply a (UID) STORE ...FLAGS.SILENT the server said OK to: to
+        the messages numbered seqs, or with UIDs uids (those still in the
+        view)."""
         flags = norm_flags(flags)
+        if uids is not None:
+            uids = set(uids)
+            seqs = [i + 1 for i, m in enumerate(self.msgs) if m.uid in uids]
         for s in seqs:
             m = self.msgs[s - 1]
             if op == "+":

@@ -37,6 +37,7 @@ static const struct imap_command commands[] = {
         {"GETQUOTA", AUTHED, cmd_getquota},
         {"GETQUOTAROOT", AUTHED, cmd_getquotaroot},
         {"ID", ANY, cmd_id},
+        {"IDLE", AUTHED, cmd_idle},
         {"LIST", AUTHED, cmd_list},
         {"LOGIN", NOT_AUTH, cmd_login},
         {"LOGOUT", ANY, cmd_logout},
@@ -99,7 +100,7 @@ void imap_write_capabilities(struct imap_session *s)
 		            "QUOTA=RES-MESSAGE MULTIAPPEND APPENDLIMIT=%llu "
 		            "STATUS=SIZE ESEARCH SEARCHRES WITHIN SORT "
 		            "SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
-		            "THREAD=REFERENCES BINARY",
+		            "THREAD=REFERENCES BINARY IDLE",
 		            (unsigned long long)s->set->max_message_size);
 		return;
 	}

@@ -132,16 +132,20 @@ static void job_end(struct conn_job *io)
 		return;
 	}
 	bool bye = job->bye;
+	bool finish = job->finish != NULL;
 	if (job->new_state != 0)
 		s->state = job->new_state;
 	s->job = NULL;
-	job_free(job);
 	if (bye) {
+		imap_idle_leave(s);
 		s->state = IMAP_STATE_LOGOUT;
 		conn_close_after_flush(s->conn, "mailbox deleted");
-	} else {
-		imap_command_finish(s, NULL, NULL);
+	} else if (finish) {
+		job->finish(s, job->ctx);
 	}
+	job_free(job);
+	if (!bye && !finish)
+		imap_command_finish(s, NULL, NULL);
 	imap_session_unref(s);
 }
 
@@ -157,13 +161,14 @@ void imap_job_drained(struct imap_session *s)
 		conn_job_drained(&s->job->io);
 }
 
-void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
-                    imap_job_fn *work, enum imap_sync_mode sync, void *ctx,
-                    void (*ctx_free)(void *ctx))
+void imap_job_run(struct imap_session *s, const char *tag, imap_job_fn *work,
+                  enum imap_sync_mode sync, void *ctx,
+                  void (*ctx_free)(void *ctx),
+                  void (*finish)(struct imap_session *s, void *ctx))
 {
 	struct imap_job *job = xcalloc(1, sizeof(*job));
 	job->s = s;
-	job->tag = xstrdup(cmd->tag);
+	job->tag = tag != NULL ? xstrdup(tag) : NULL;
 	conn_job_init(&job->io, &imap_job_ops, s->conn,
 	              service_io_pool(imap_server_service(s->server)),
 	              &s->closed, JOB_OUTPUT_MAX);
@@ -171,14 +176,25 @@ void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
 	job->sync = sync;
 	job->ctx = ctx;
 	job->ctx_free = ctx_free;
+	job->finish = finish;
 	imap_session_ref(s);
-	imap_command_async(s, cmd);
+	s->input_mode = IMAP_INPUT_BUSY;
+	conn_pause_input(s->conn);
 	s->job = job;
 	conn_job_submit(&job->io);
 }
 
+void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
+                    imap_job_fn *work, enum imap_sync_mode sync, void *ctx,
+                    void (*ctx_free)(void *ctx))
+{
+	imap_command_async(s, cmd);
+	imap_job_run(s, cmd->tag, work, sync, ctx, ctx_free, NULL);
+}
+
 void imap_session_close_mail(struct imap_session *s)
 {
+	imap_idle_leave(s);
 	imap_view_free(&s->view);
 	store_close(&s->store);
 }

@@ -32,7 +32,10 @@ enum imap_input_mode {
 	IMAP_INPUT_COMMANDS, /* parse commands */
 	IMAP_INPUT_SASL,     /* AUTHENTICATE: next line is a SASL response */
 	IMAP_INPUT_BUSY,     /* a command is running asynchronously */
+	IMAP_INPUT_IDLE,     /* IDLE: the next line should be DONE */
 };
+
+struct idle_watch;
 
 struct imap_session {
 	struct conn *conn;
@@ -61,6 +64,13 @@ struct imap_session {
 	struct imap_job *job;   /* the store command running */
 	uint32_t *saved;        /* SEARCHRES "$": UIDs, ascending */
 	size_t saved_count;
+	/* RFC 7162: a CONDSTORE enabling command came (MODSEQ in every
+	 * untagged FETCH); ENABLE QRESYNC was answered (VANISHED) */
+	bool condstore, qresync;
+	/* IDLE (imap-idle.c): the mailbox idled in, and its other idlers */
+	struct idle_watch *idle_watch;
+	struct imap_session *idle_prev, *idle_next;
+	bool idle_dirty; /* a change came while a job ran: sync again */
 };
 
 typedef void imap_command_fn(struct imap_session *s,
@@ -137,12 +147,21 @@ struct imap_job {
 	char *text;
 	void *ctx;
 	void (*ctx_free)(void *ctx);
+	void (*finish)(struct imap_session *s, void *ctx);
 };
 
 /* Start cmd as a job with work and ctx (freed with ctx_free). */
 void imap_job_start(struct imap_session *s, const struct imap_command_line *cmd,
                     imap_job_fn *work, enum imap_sync_mode sync, void *ctx,
                     void (*ctx_free)(void *ctx));
+/* A job the session starts by itself (IDLE's syncs), input already
+ * paused or not: tag is the tagged reply's (NULL: none); finish, when
+ * set, runs on the loop once the job is done, instead of going back to
+ * reading commands (not when the session closed or says BYE). */
+void imap_job_run(struct imap_session *s, const char *tag, imap_job_fn *work,
+                  enum imap_sync_mode sync, void *ctx,
+                  void (*ctx_free)(void *ctx),
+                  void (*finish)(struct imap_session *s, void *ctx));
 /* From work: the session's store, opened if needed; NULL after setting
  * a NO reply. */
 struct store *imap_job_store(struct imap_job *job);
@@ -253,6 +272,13 @@ void cmd_uid(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_unselect(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_unsubscribe(struct imap_session *s,
                      const struct imap_command_line *cmd);
+/* IDLE (imap-idle.c): the command; input while idling (false: more
+ * is needed); leaving the mailbox's idlers (at DONE and at close); and
+ * the store's change hook (ctx: the IMAP service). */
+void cmd_idle(struct imap_session *s, const struct imap_command_line *cmd);
+bool imap_idle_input(struct imap_session *s, struct buf *in);
+void imap_idle_leave(struct imap_session *s);
+void imap_idle_store_changed(void *ctx, const char *user, uint64_t mailbox_id);
 /* A line the client sent during AUTHENTICATE (without CRLF). */
 void imap_sasl_input(struct imap_session *s, const char *line, size_t len);
 /* Drop any SASL exchange state. */

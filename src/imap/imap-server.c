@@ -81,6 +81,9 @@ imap_server_create(const struct config *cfg, struct loop **loops,
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 	server->service = service_create(&imap_service_ops, server, cfg, loops,
 	                                 n_loops, pool, io_pool, penalty);
+	/* changes reach the sessions idling on the user's loop */
+	if (loops != NULL)
+		store_set_change_hook(imap_idle_store_changed, server->service);
 	return server;
 }
 
@@ -89,6 +92,7 @@ void imap_server_destroy(struct imap_server **serverp)
 	struct imap_server *server = *serverp;
 	if (server == NULL)
 		return;
+	store_set_change_hook(NULL, NULL);
 	service_destroy(&server->service);
 	free(server);
 	*serverp = NULL;

@@ -283,6 +283,8 @@ static void session_process(struct imap_session *s)
 			break;
 		if (s->input_mode == IMAP_INPUT_SASL)
 			progress = sasl_line_step(s, in);
+		else if (s->input_mode == IMAP_INPUT_IDLE)
+			progress = imap_idle_input(s, in);
 		else
 			progress = command_step(s, in);
 		if (!progress)
@@ -334,6 +336,7 @@ static void on_close(struct conn *c, void *ctx)
 	loop_timer_stop(loop, &s->idle_timer);
 	loop_timer_stop(loop, &s->delay_timer);
 	service_worker_detach(&s->link);
+	imap_idle_leave(s);
 	/* a job waiting for its output to drain would wait for ever: it
 	 * sees the session closed and ends */
 	imap_job_drained(s);

@@ -150,6 +150,7 @@ static enum store_status delete_rows(struct store *st, int64_t id)
 		if (db_exec_stmt(s) != SQLITE_DONE)
 			return db_error(st, "delete");
 	}
+	db_mark_changed(st, id);
 	return cache_delete_mailbox(st, id);
 }
 

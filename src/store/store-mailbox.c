@@ -181,6 +181,7 @@ enum store_status mbox_update(struct store *st, const struct mbox *m)
 	sqlite3_bind_int64(s, 7, m->id);
 	if (db_exec_stmt(s) != SQLITE_DONE)
 		return db_error(st, "mailbox update");
+	db_mark_changed(st, m->id);
 	return STORE_OK;
 }
 
@@ -391,5 +392,35 @@ enum store_status store_get_quota(struct store *st, struct store_quota *out)
 	sqlite3_reset(s);
 	out->messages_limit = st->set.quota_messages;
 	out->bytes_limit = st->set.quota_bytes;
+	return STORE_OK;
+}
+
+enum store_status store_watch_dirs(struct store *st, uint64_t mailbox_id,
+                                   char ***dirs_r, size_t *count_r)
+{
+	static const char *const subs[] = {"/new", "/cur"};
+	*dirs_r = NULL;
+	*count_r = 0;
+	struct mbox m;
+	enum store_status ret = mbox_by_id(st, (int64_t)mailbox_id, &m);
+	if (ret != STORE_OK)
+		return ret;
+	char **dirs = xcalloc(2, sizeof(*dirs));
+	for (size_t i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		if (mbox_path(st, m.name, subs[i], path, sizeof(path)) < 0) {
+			ret = STORE_BADNAME;
+			break;
+		}
+		dirs[i] = xstrdup(path);
+	}
+	mbox_free(&m);
+	if (ret != STORE_OK) {
+		free(dirs[0]);
+		free(dirs);
+		return ret;
+	}
+	*dirs_r = dirs;
+	*count_r = 2;
 	return STORE_OK;
 }

@@ -32,6 +32,11 @@ struct store {
 	size_t stmt_count;
 	char host[64];               /* for file keys */
 	pthread_mutex_t *write_lock; /* held from BEGIN IMMEDIATE to its end */
+	/* mailboxes the write transaction changed, reported to the change
+	 * hook once it commits */
+	int64_t changed[8];
+	size_t changed_count;
+	bool changed_many; /* more than fit: report the user's every one */
 };
 
 /* A row of the mailbox table. */
@@ -77,6 +82,10 @@ sqlite3_stmt *db_stmt(struct store *st, const char *sql);
 int db_exec_stmt(sqlite3_stmt *s);
 int db_exec(struct store *st, const char *sql);
 enum store_status db_begin(struct store *st, bool write);
+/* The open write transaction changes what sessions see of mailbox id
+ * (its messages, flags or existence): the change hook hears of it after
+ * the commit. */
+void db_mark_changed(struct store *st, int64_t id);
 enum store_status db_commit(struct store *st);
 void db_rollback(struct store *st);
 /* Log the index error of op and map it to a status. */

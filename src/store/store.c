@@ -178,6 +178,41 @@ enum store_status db_begin(struct store *st, bool write)
 	return STORE_OK;
 }
 
+static store_change_fn *change_hook;
+static void *change_hook_ctx;
+
+void store_set_change_hook(store_change_fn *fn, void *ctx)
+{
+	change_hook = fn;
+	change_hook_ctx = ctx;
+}
+
+void db_mark_changed(struct store *st, int64_t id)
+{
+	for (size_t i = 0; i < st->changed_count; i++) {
+		if (st->changed[i] == id)
+			return;
+	}
+	if (st->changed_count == sizeof(st->changed) / sizeof(st->changed[0]))
+		st->changed_many = true;
+	else
+		st->changed[st->changed_count++] = id;
+}
+
+/* After a commit, tell the hook what changed. */
+static void report_changes(struct store *st)
+{
+	if (change_hook != NULL && st->changed_many)
+		change_hook(change_hook_ctx, st->user, STORE_CHANGED_ALL);
+	else if (change_hook != NULL) {
+		for (size_t i = 0; i < st->changed_count; i++)
+			change_hook(change_hook_ctx, st->user,
+			            (uint64_t)st->changed[i]);
+	}
+	st->changed_count = 0;
+	st->changed_many = false;
+}
+
 enum store_status db_commit(struct store *st)
 {
 	if (db_exec(st, "COMMIT") != SQLITE_OK) {
@@ -186,6 +221,7 @@ enum store_status db_commit(struct store *st)
 		return ret;
 	}
 	write_unlock(st);
+	report_changes(st);
 	return STORE_OK;
 }
 
@@ -194,6 +230,8 @@ void db_rollback(struct store *st)
 	if (!sqlite3_get_autocommit(st->db))
 		db_exec(st, "ROLLBACK");
 	write_unlock(st);
+	st->changed_count = 0;
+	st->changed_many = false;
 }
 
 int64_t db_meta_get(struct store *st, const char *key)

@@ -170,6 +170,11 @@ struct store_changes {
 	/* keywords defined in the mailbox */
 	char **keywords;
 	size_t keyword_count;
+	/* since_modseq > 0, but the index does not know every expunge
+	 * since then (its history starts later: it was rebuilt). msgs then
+	 * holds every message and expunged none: a UID the caller knows
+	 * that is not in msgs was expunged. */
+	bool expunges_unknown;
 };
 
 /* Find name (STORE_NOSELECT for a parent-only mailbox), take in mail
@@ -248,6 +253,28 @@ enum store_status store_remove(struct store *st, uint64_t mailbox_id,
                                const uint32_t *uids, size_t uid_count,
                                uint32_t **removed_r, size_t *count_r);
 
+/* QRESYNC (RFC 7162 3.2.5, 3.2.6): the UIDs expunged from the mailbox
+ * with a modseq above since_modseq, ascending in *uids_r (malloc'd,
+ * free with free()). *complete_r is false when the index does not know
+ * every expunge since then (its history starts later, as after a
+ * rebuild): any UID not in the mailbox may then have been expunged. */
+enum store_status store_expunged_since(struct store *st, uint64_t mailbox_id,
+                                       uint64_t since_modseq, uint32_t **uids_r,
+                                       size_t *count_r, bool *complete_r);
+
+/* STORE with UNCHANGEDSINCE (CONDSTORE, RFC 7162 3.1.3): as
+ * store_set_flags, but uids[i] is changed only if its modseq is at most
+ * unchangedsince[i] (so 0 fails for every message). *failed_r (malloc'd,
+ * *count_r entries) marks the entries of *out_r that failed the test
+ * and were left as they were. */
+enum store_status store_set_flags_if(struct store *st, uint64_t mailbox_id,
+                                     const uint32_t *uids,
+                                     const uint64_t *unchangedsince,
+                                     size_t uid_count, enum store_flag_op op,
+                                     uint32_t flags, const char *keywords,
+                                     struct store_msg **out_r, bool **failed_r,
+                                     size_t *count_r);
+
 /* Open a message's file for reading: *fd_r (close it) and its size. */
 enum store_status store_open_message(struct store *st, uint64_t mailbox_id,
                                      uint32_t uid, int *fd_r, uint64_t *size_r);
@@ -318,6 +345,23 @@ enum store_status store_text_candidates(struct store *st, uint64_t mailbox_id,
                                         enum store_text_part part,
                                         uint32_t **uids_r, size_t *count_r,
                                         bool *all_r);
+
+/* ---- changes, as they happen ---- */
+
+/* The hook hears of every change this process commits to a user's
+ * mailbox: new or expunged messages, changed flags, the mailbox
+ * deleted. It is called on the thread that committed, after the commit
+ * (STORE_CHANGED_ALL: any of the user's mailboxes may have changed). Set
+ * it before any store is opened; NULL for none. */
+#define STORE_CHANGED_ALL UINT64_MAX
+typedef void store_change_fn(void *ctx, const char *user, uint64_t mailbox_id);
+void store_set_change_hook(store_change_fn *fn, void *ctx);
+
+/* Directories where another program's change to the mailbox shows (for
+ * inotify): malloc'd paths into *dirs_r (free each and the array), or
+ * none for a backend that has none. */
+enum store_status store_watch_dirs(struct store *st, uint64_t mailbox_id,
+                                   char ***dirs_r, size_t *count_r);
 
 /* ---- quota ---- */
 

@@ -347,3 +347,28 @@ table() {
 	done <<<"$(rows "$1")"
 	return 0
 }
+
+# ---- TLS and system memory (run-idle-bench.sh) -----------------------------
+
+# make_cert DIR: a self-signed EC P-256 certificate for localhost and
+# 127.0.0.1 in DIR/cert.pem and DIR/key.pem (readable by Dovecot's
+# login processes), so that both servers offer the same key.
+make_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 30 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null ||
+		die "openssl req failed"
+	chmod 644 "$1/cert.pem" "$1/key.pem"
+}
+
+# sys_mem: "memavail_kb slab_kb tcp_mem_pages" of the whole machine now
+# (MemAvailable and Slab from /proc/meminfo, the "mem" of TCP in
+# /proc/net/sockstat: pages of socket buffers of both ends).
+sys_mem() {
+	local avail slab tcp
+	avail=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+	slab=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+	tcp=$(awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat)
+	echo "$avail $slab $tcp"
+}

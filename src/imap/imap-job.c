@@ -119,6 +119,7 @@ static void job_drop(struct conn_job *io)
 	struct imap_job *job = container_of(io, struct imap_job, io);
 	struct imap_session *s = job->s;
 	s->job = NULL;
+	imap_user_return_store(s->user_ref, &s->store);
 	job_free(job);
 	imap_session_unref(s);
 }
@@ -136,6 +137,7 @@ static void job_end(struct conn_job *io)
 	if (job->new_state != 0)
 		s->state = job->new_state;
 	s->job = NULL;
+	imap_user_return_store(s->user_ref, &s->store);
 	if (bye) {
 		imap_idle_leave(s);
 		s->state = IMAP_STATE_LOGOUT;
@@ -177,6 +179,11 @@ void imap_job_run(struct imap_session *s, const char *tag, imap_job_fn *work,
 	job->ctx = ctx;
 	job->ctx_free = ctx_free;
 	job->finish = finish;
+	/* the store handle: one of the user's, lent for this job */
+	if (s->user_ref == NULL)
+		s->user_ref = imap_user_get(s->user, conn_loop(s->conn));
+	if (s->store == NULL)
+		s->store = imap_user_take_store(s->user_ref);
 	imap_session_ref(s);
 	s->input_mode = IMAP_INPUT_BUSY;
 	conn_pause_input(s->conn);
@@ -196,7 +203,8 @@ void imap_session_close_mail(struct imap_session *s)
 {
 	imap_idle_leave(s);
 	imap_view_free(&s->view);
-	store_close(&s->store);
+	imap_user_return_store(s->user_ref, &s->store);
+	imap_user_put(&s->user_ref);
 }
 
 void imap_store_settings(struct imap_session *s)

@@ -36,6 +36,7 @@ enum imap_input_mode {
 };
 
 struct idle_watch;
+struct imap_user;
 
 struct imap_session {
 	struct conn *conn;
@@ -59,7 +60,8 @@ struct imap_session {
 	void (*delay_done)(struct imap_session *s);
 	/* mail: the store is opened on first use, on the thread pool */
 	struct store_settings store_set;
-	struct store *store;
+	struct imap_user *user_ref; /* shared with the user's other sessions */
+	struct store *store;        /* lent by user_ref while a job runs */
 	struct imap_view *view; /* the selected mailbox */
 	struct imap_job *job;   /* the store command running */
 	uint32_t *saved;        /* SEARCHRES "$": UIDs, ascending */
@@ -272,6 +274,13 @@ void cmd_uid(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_unselect(struct imap_session *s, const struct imap_command_line *cmd);
 void cmd_unsubscribe(struct imap_session *s,
                      const struct imap_command_line *cmd);
+/* The user's state on its loop (imap-user.c), shared by its sessions:
+ * a reference per session; store handles lent for a job (NULL: open a
+ * new one) and given back (closed if there are enough). */
+struct imap_user *imap_user_get(const char *name, struct loop *loop);
+void imap_user_put(struct imap_user **u);
+struct store *imap_user_take_store(struct imap_user *u);
+void imap_user_return_store(struct imap_user *u, struct store **st);
 /* IDLE (imap-idle.c): the command; input while idling (false: more
  * is needed); leaving the mailbox's idlers (at DONE and at close); and
  * the store's change hook (ctx: the IMAP service). */

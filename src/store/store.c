@@ -544,6 +544,10 @@ static int db_open(struct store *st)
 	                         NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+		/* closing a handle is quick (servers close them on their
+		 * loops); commits still checkpoint the WAL as it grows */
+		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		                  NULL);
 		rc = sqlite3_exec(st->db,
 		                  "PRAGMA journal_mode = WAL;"
 		                  "PRAGMA synchronous = FULL;"

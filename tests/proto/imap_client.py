@@ -26,7 +26,7 @@ Only the Python standard library is used."""
 
 import re
 
-from roost import ConnectionClosed, parse_fetch, quote  # noqa: F401
+from roost import parse_fetch, quote
 
 # commands during which RFC 3501 7.4.1 forbids `* n EXPUNGE`
 NO_EXPUNGE = ("FETCH", "STORE", "SEARCH")

@@ -19,7 +19,7 @@ import pytest
 import roost
 from imap_client import Session, norm_flags
 from lmtp_client import LmtpClient
-from roost import ConnectionClosed, appenduid, fetches, make_message, quote
+from roost import ConnectionClosed, appenduid, fetches, make_message
 
 
 def session(mail_user, name):

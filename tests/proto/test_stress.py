@@ -30,8 +30,8 @@ import threading
 
 import pytest
 
-from imap_client import Session, ViewError, norm_flags
-from roost import appenduid, fetches, make_message, quote
+from imap_client import Session, ViewError
+from roost import appenduid, fetches, make_message
 
 SEED = 20261123
 CLIENTS = 6

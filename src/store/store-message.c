@@ -5,7 +5,9 @@
  * flag letters (one sync of cur/); a crash between leaves names that
  * msg_locate() repairs when it meets them. EXPUNGE raises the uidnext
  * floor in roost-mailbox, unlinks the files and syncs cur/, then deletes
- * the rows: a UID is never reused, even by a rebuild. */
+ * the rows: a UID is never reused, even by a rebuild. Every expunge
+ * (EXPUNGE, POP3's removal, a lost file) raises the mailbox's modseq
+ * and keeps the UIDs in `expunged` with it, for QRESYNC (RFC 7162 3.2). */
 #include "store/store-private.h"
 
 #include <errno.h>
@@ -44,6 +46,7 @@ struct flag_change {
 	uint32_t old_flags;
 	uint32_t old_mask;
 	bool changed;
+	bool failed; /* the UNCHANGEDSINCE test: left alone */
 };
 
 static enum store_status flags_update_row(struct store *st, int64_t id,
@@ -82,10 +85,25 @@ struct flag_request {
 	enum store_flag_op op;
 	uint32_t flags;
 	const char *keywords;
+	/* CONDSTORE: uids[i] is changed only if its modseq is at most
+	 * limits[i]; without limits, at most unchangedsince (0: always) */
+	const uint64_t *limits;
 	uint64_t unchangedsince;
 };
 
-/* Apply the request to one row c->row (read from the index). */
+/* Does the row fail the UNCHANGEDSINCE test (RFC 7162 3.1.3) of the
+ * request's uids[i]? */
+static bool flags_test_fails(const struct flag_request *req, size_t i,
+                             const struct msgrow *r)
+{
+	if (req->limits != NULL)
+		return r->modseq > req->limits[i];
+	return req->unchangedsince != 0 && r->modseq > req->unchangedsince;
+}
+
+/* Apply the request to one row c->row (read from the index). A flag
+ * set that is already set, or cleared that is not, changes nothing, not
+ * even the modseq (RFC 7162 3.1.11). */
 static enum store_status flags_change_one(struct store *st, struct mbox *m,
                                           const struct kwlist *kw,
                                           const struct flag_request *req,
@@ -94,7 +112,7 @@ static enum store_status flags_change_one(struct store *st, struct mbox *m,
 	struct msgrow *r = &c->row;
 	c->old_flags = r->flags;
 	c->old_mask = kw_mask(kw, r->keywords);
-	if (req->unchangedsince != 0 && r->modseq > req->unchangedsince)
+	if (c->failed)
 		return STORE_OK;
 	uint32_t flags =
 	        flags_apply(r->flags, req->op, req->flags) & STORE_FLAGS_ALL;
@@ -130,8 +148,10 @@ static enum store_status flags_transaction(struct store *st, struct mbox *m,
 			continue;
 		}
 		(*count_r)++;
-		if (ret == STORE_OK)
+		if (ret == STORE_OK) {
+			x->failed = flags_test_fails(req, i, &x->row);
 			ret = flags_change_one(st, m, kw, req, x);
+		}
 		any = any || x->changed;
 	}
 	if (ret == STORE_OK && any) {
@@ -181,17 +201,17 @@ static enum store_status flags_begin(struct store *st, uint64_t mailbox_id,
 	return ret;
 }
 
-enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
-                                  const uint32_t *uids, size_t uid_count,
-                                  enum store_flag_op op, uint32_t flags,
-                                  const char *keywords, uint64_t unchangedsince,
-                                  struct store_msg **out_r, size_t *count_r)
+/* Both forms of STORE; failed_r may be NULL. */
+static enum store_status set_flags(struct store *st, uint64_t mailbox_id,
+                                   const uint32_t *uids, size_t uid_count,
+                                   const struct flag_request *req,
+                                   struct store_msg **out_r, bool **failed_r,
+                                   size_t *count_r)
 {
 	*out_r = NULL;
 	*count_r = 0;
-	if (!kw_valid(keywords))
+	if (!kw_valid(req->keywords))
 		return STORE_BADNAME;
-	struct flag_request req = {op, flags, keywords, unchangedsince};
 	struct mbox m = {0};
 	struct kwlist kw = {0};
 	char dir[PATH_MAX];
@@ -199,7 +219,7 @@ enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
 	struct flag_change *c = xcalloc(uid_count + 1, sizeof(*c));
 	size_t n = 0;
 	if (ret == STORE_OK) {
-		ret = flags_transaction(st, &m, &kw, uids, uid_count, &req, c,
+		ret = flags_transaction(st, &m, &kw, uids, uid_count, req, c,
 		                        &n);
 		if (ret == STORE_OK)
 			ret = db_commit(st);
@@ -209,8 +229,13 @@ enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
 	if (ret == STORE_OK) {
 		flags_rename_files(st, dir, &kw, c, n);
 		*out_r = xcalloc(n + 1, sizeof(**out_r));
-		for (size_t i = 0; i < n; i++)
+		if (failed_r != NULL)
+			*failed_r = xcalloc(n + 1, sizeof(**failed_r));
+		for (size_t i = 0; i < n; i++) {
 			msg_to_public(&c[i].row, &(*out_r)[i]);
+			if (failed_r != NULL)
+				(*failed_r)[i] = c[i].failed;
+		}
 		*count_r = n;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -219,6 +244,29 @@ enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
 	kw_free(&kw);
 	mbox_free(&m);
 	return ret;
+}
+
+enum store_status store_set_flags(struct store *st, uint64_t mailbox_id,
+                                  const uint32_t *uids, size_t uid_count,
+                                  enum store_flag_op op, uint32_t flags,
+                                  const char *keywords, uint64_t unchangedsince,
+                                  struct store_msg **out_r, size_t *count_r)
+{
+	struct flag_request req = {op, flags, keywords, NULL, unchangedsince};
+	return set_flags(st, mailbox_id, uids, uid_count, &req, out_r, NULL,
+	                 count_r);
+}
+
+enum store_status
+store_set_flags_if(struct store *st, uint64_t mailbox_id, const uint32_t *uids,
+                   const uint64_t *unchangedsince, size_t uid_count,
+                   enum store_flag_op op, uint32_t flags, const char *keywords,
+                   struct store_msg **out_r, bool **failed_r, size_t *count_r)
+{
+	struct flag_request req = {op, flags, keywords, unchangedsince, 0};
+	*failed_r = NULL;
+	return set_flags(st, mailbox_id, uids, uid_count, &req, out_r, failed_r,
+	                 count_r);
 }
 
 /* ---- EXPUNGE ---- */

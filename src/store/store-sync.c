@@ -97,6 +97,37 @@ static enum store_status sync_expunged(struct store *st, int64_t id,
 	return rc == SQLITE_DONE ? STORE_OK : db_error(st, "sync expunged");
 }
 
+/* Does the index know every expunge from mailbox m with a modseq above
+ * since? Its history starts at its oldest change: a rebuild gives every
+ * message one new modseq above all before and forgets the expunges
+ * (store-rebuild.c), so a message or an expunge with a modseq at or
+ * below since shows that the history reaches back that far. Nothing
+ * after since at all needs no history. */
+static enum store_status history_reaches(struct store *st, const struct mbox *m,
+                                         uint64_t since, bool *complete_r)
+{
+	static const char *const sql[] = {
+	        "SELECT 1 FROM message INDEXED BY message_modseq"
+	        " WHERE mailbox_id = ? AND modseq <= ? LIMIT 1",
+	        "SELECT 1 FROM expunged WHERE mailbox_id = ? AND modseq <= ?"
+	        " LIMIT 1",
+	};
+	*complete_r = since >= m->highestmodseq;
+	for (size_t i = 0; i < 2 && !*complete_r; i++) {
+		sqlite3_stmt *s = db_stmt(st, sql[i]);
+		if (s == NULL)
+			return STORE_ERROR;
+		sqlite3_bind_int64(s, 1, m->id);
+		sqlite3_bind_int64(s, 2, (int64_t)since);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_error(st, "expunge history");
+		*complete_r = rc == SQLITE_ROW;
+	}
+	return STORE_OK;
+}
+
 /* Inside the transaction: claim \Recent and report. */
 static enum store_status sync_report(struct store *st, struct mbox *m,
                                      uint64_t since, bool claim,
@@ -112,6 +143,10 @@ static enum store_status sync_report(struct store *st, struct mbox *m,
 		m->first_recent_uid = m->uidnext;
 		ret = mbox_update(st, m);
 	}
+	bool complete = true;
+	if (ret == STORE_OK && since > 0)
+		ret = history_reaches(st, m, since, &complete);
+	out->expunges_unknown = !complete;
 	if (ret == STORE_OK)
 		ret = sync_messages(st, m->id, since, out);
 	if (ret == STORE_OK && since > 0)
@@ -192,6 +227,37 @@ enum store_status store_sync_id(struct store *st, uint64_t mailbox_id,
 {
 	return sync_common(st, NULL, (int64_t)mailbox_id, since_modseq,
 	                   claim_recent, out);
+}
+
+enum store_status store_expunged_since(struct store *st, uint64_t mailbox_id,
+                                       uint64_t since_modseq, uint32_t **uids_r,
+                                       size_t *count_r, bool *complete_r)
+{
+	struct store_changes c;
+	struct mbox m;
+	memset(&c, 0, sizeof(c));
+	*uids_r = NULL;
+	*count_r = 0;
+	*complete_r = false;
+	enum store_status ret = db_begin(st, false);
+	if (ret != STORE_OK)
+		return ret;
+	ret = mbox_by_id(st, (int64_t)mailbox_id, &m);
+	if (ret == STORE_OK && m.noselect)
+		ret = STORE_NONEXISTENT;
+	if (ret == STORE_OK)
+		ret = history_reaches(st, &m, since_modseq, complete_r);
+	if (ret == STORE_OK)
+		ret = sync_expunged(st, m.id, since_modseq, &c);
+	mbox_free(&m);
+	db_rollback(st);
+	if (ret != STORE_OK) {
+		store_changes_free(&c);
+		return ret;
+	}
+	*uids_r = c.expunged;
+	*count_r = c.expunged_count;
+	return STORE_OK;
 }
 
 /* ---- new/ ---- */

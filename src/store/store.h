@@ -170,10 +170,10 @@ struct store_changes {
 	/* keywords defined in the mailbox */
 	char **keywords;
 	size_t keyword_count;
-	/* since_modseq > 0, but the index does not know every expunge
-	 * since then (its history starts later: it was rebuilt). msgs then
-	 * holds every message and expunged none: a UID the caller knows
-	 * that is not in msgs was expunged. */
+	/* since_modseq > 0, but the index may not know every expunge
+	 * since then (its history starts later, as after a rebuild):
+	 * expunged may lack some, so a caller that must know compares the
+	 * UIDs it has with a sync from 0 */
 	bool expunges_unknown;
 };
 
@@ -267,13 +267,11 @@ enum store_status store_expunged_since(struct store *st, uint64_t mailbox_id,
  * unchangedsince[i] (so 0 fails for every message). *failed_r (malloc'd,
  * *count_r entries) marks the entries of *out_r that failed the test
  * and were left as they were. */
-enum store_status store_set_flags_if(struct store *st, uint64_t mailbox_id,
-                                     const uint32_t *uids,
-                                     const uint64_t *unchangedsince,
-                                     size_t uid_count, enum store_flag_op op,
-                                     uint32_t flags, const char *keywords,
-                                     struct store_msg **out_r, bool **failed_r,
-                                     size_t *count_r);
+enum store_status
+store_set_flags_if(struct store *st, uint64_t mailbox_id, const uint32_t *uids,
+                   const uint64_t *unchangedsince, size_t uid_count,
+                   enum store_flag_op op, uint32_t flags, const char *keywords,
+                   struct store_msg **out_r, bool **failed_r, size_t *count_r);
 
 /* Open a message's file for reading: *fd_r (close it) and its size. */
 enum store_status store_open_message(struct store *st, uint64_t mailbox_id,

@@ -1359,6 +1359,160 @@ static void test_schema_migration(void **state)
 	store_close(&st);
 }
 
+/* The modseq the mailbox is at. */
+static uint64_t highestmodseq_of(struct store *st, const char *name)
+{
+	struct store_status_info info;
+	assert_int_equal(store_status(st, name, &info), STORE_OK);
+	return info.highestmodseq;
+}
+
+static void assert_expunged_since(struct store *st, uint64_t id, uint64_t since,
+                                  bool complete, const uint32_t *want, size_t n)
+{
+	uint32_t *uids = NULL;
+	size_t count = 99;
+	bool all = !complete;
+	assert_int_equal(
+	        store_expunged_since(st, id, since, &uids, &count, &all),
+	        STORE_OK);
+	assert_int_equal(all, complete);
+	assert_int_equal(count, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(uids[i], want[i]);
+	free(uids);
+}
+
+/* QRESYNC: every way a message leaves a mailbox (EXPUNGE, MOVE, POP3's
+ * removal) raises its modseq and is recorded with it. */
+static void test_expunged_since(void **state)
+{
+	struct store *st = open_store();
+	for (int i = 0; i < 5; i++)
+		append1(st, "INBOX", "x\r\n", i == 1 ? STORE_FLAG_DELETED : 0,
+		        NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	uint64_t h0 = highestmodseq_of(st, "INBOX");
+	uint32_t *gone, mv = 3, rm = 4, src[1], dst[1], uidv;
+	size_t n;
+	assert_expunged_since(st, id, h0, true, NULL, 0);
+	assert_int_equal(store_expunge(st, id, NULL, 0, false, &gone, &n),
+	                 STORE_OK);
+	free(gone);
+	uint64_t h1 = highestmodseq_of(st, "INBOX");
+	assert_true(h1 > h0);
+	assert_int_equal(
+	        store_copy(st, id, &mv, 1, "Trash", true, &uidv, src, dst, &n),
+	        STORE_OK);
+	uint64_t h2 = highestmodseq_of(st, "INBOX");
+	assert_true(h2 > h1);
+	assert_int_equal(store_remove(st, id, &rm, 1, &gone, &n), STORE_OK);
+	free(gone);
+	uint64_t h3 = highestmodseq_of(st, "INBOX");
+	assert_true(h3 > h2);
+	const uint32_t all[] = {2, 3, 4};
+	assert_expunged_since(st, id, h0, true, all, 3);
+	assert_expunged_since(st, id, h1, true, all + 1, 2);
+	assert_expunged_since(st, id, h2, true, all + 2, 1);
+	assert_expunged_since(st, id, h3, true, NULL, 0);
+	bool complete;
+	assert_int_equal(
+	        store_expunged_since(st, 999, h0, &gone, &n, &complete),
+	        STORE_NONEXISTENT);
+	store_close(&st);
+}
+
+/* After a rebuild the expunges before it are gone from the index: the
+ * store says so, for resync from a modseq before it, and its modseqs
+ * go on above the old ones. */
+static void test_expunge_history_after_reindex(void **state)
+{
+	struct store *st = open_store();
+	for (int i = 0; i < 3; i++)
+		append1(st, "INBOX", "x\r\n", 0, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	uint64_t h0 = highestmodseq_of(st, "INBOX");
+	uint32_t two = 2, *gone;
+	size_t n;
+	assert_int_equal(store_remove(st, id, &two, 1, &gone, &n), STORE_OK);
+	free(gone);
+	uint64_t h1 = highestmodseq_of(st, "INBOX");
+	assert_int_equal(store_reindex(&set, "alice"), STORE_OK);
+	uint64_t h2 = highestmodseq_of(st, "INBOX");
+	assert_true(h2 > h1);
+	assert_expunged_since(st, id, h0, false, NULL, 0);
+	assert_expunged_since(st, id, h1, false, NULL, 0);
+	assert_expunged_since(st, id, h2, true, NULL, 0);
+	struct store_changes c;
+	assert_int_equal(store_sync_id(st, id, h1, false, &c), STORE_OK);
+	assert_true(c.expunges_unknown);
+	assert_int_equal(c.msg_count, 2); /* all changed by the rebuild */
+	store_changes_free(&c);
+	assert_int_equal(store_sync_id(st, id, h2, false, &c), STORE_OK);
+	assert_false(c.expunges_unknown);
+	assert_int_equal(c.msg_count, 0);
+	store_changes_free(&c);
+	/* new expunges are recorded again */
+	uint32_t three = 3;
+	assert_int_equal(store_remove(st, id, &three, 1, &gone, &n), STORE_OK);
+	free(gone);
+	assert_expunged_since(st, id, h2, true, &three, 1);
+	assert_int_equal(store_sync_id(st, id, h2, false, &c), STORE_OK);
+	assert_false(c.expunges_unknown);
+	assert_int_equal(c.expunged_count, 1);
+	store_changes_free(&c);
+	store_close(&st);
+}
+
+/* UNCHANGEDSINCE per message; 0 fails; a change that changes nothing
+ * keeps the modseq (RFC 7162 3.1.11). */
+static void test_set_flags_if(void **state)
+{
+	struct store *st = open_store();
+	for (int i = 0; i < 3; i++)
+		append1(st, "INBOX", "x\r\n", STORE_FLAG_SEEN, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	uint64_t h0 = highestmodseq_of(st, "INBOX");
+	uint32_t uids[] = {1, 2, 3, 7};
+	uint64_t limits[] = {h0, 0, h0 - 1, h0};
+	struct store_msg *out;
+	bool *failed;
+	size_t n;
+	assert_int_equal(store_set_flags_if(st, id, uids, limits, 4,
+	                                    STORE_FLAGS_ADD, STORE_FLAG_FLAGGED,
+	                                    NULL, &out, &failed, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 3);
+	assert_false(failed[0]);
+	assert_int_equal(out[0].flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	assert_true(out[0].modseq > h0);
+	assert_true(failed[1]);
+	assert_int_equal(out[1].flags, STORE_FLAG_SEEN);
+	assert_true(out[1].modseq <= h0);
+	/* message 3 was appended last, at h0: above h0 - 1 */
+	assert_true(failed[2]);
+	assert_int_equal(out[2].modseq, h0);
+	uint64_t h1 = out[0].modseq;
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&out[i]);
+	free(out);
+	free(failed);
+	/* \Seen is set already: passes, changes nothing */
+	limits[0] = h1;
+	assert_int_equal(store_set_flags_if(st, id, uids, limits, 1,
+	                                    STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+	                                    NULL, &out, &failed, &n),
+	                 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_false(failed[0]);
+	assert_int_equal(out[0].modseq, h1);
+	store_msg_free(&out[0]);
+	free(out);
+	free(failed);
+	assert_int_equal(highestmodseq_of(st, "INBOX"), h1);
+	store_close(&st);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR + 1);
@@ -1393,6 +1547,9 @@ int main(void)
 	        T(test_write_crlf),
 	        T(test_reindex_uid_order),
 	        T(test_reindex_foreign_lf),
+	        T(test_expunged_since),
+	        T(test_expunge_history_after_reindex),
+	        T(test_set_flags_if),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,14 +58,19 @@ class World:
         self.stop = threading.Event()
         self.ops_done = 0
 
-    def record_append(self, mailbox, uidv, uid, msgid):
+    def record_append(self, mailbox, uidv, uid, msgid, gone_before=()):
+        """An APPENDUID: never given twice, and never a UID some session
+        had been told was expunged before the APPEND was sent
+        (gone_before). (One told after it may be this very message:
+        others can see it, and expunge it, before the appender reads its
+        tagged OK.)"""
         with self.lock:
             have = self.uidvalidity.setdefault(mailbox, uidv)
             assert have == uidv, f"UIDVALIDITY of {mailbox} changed: " \
                 f"{have} -> {uidv}"
             assert uid not in self.appended[mailbox], \
                 f"APPENDUID {uid} given twice in {mailbox}"
-            assert uid not in self.expunged[mailbox], \
+            assert uid not in gone_before, \
                 f"APPENDUID {uid} in {mailbox} reuses an expunged UID"
             self.appended[mailbox][uid] = msgid
 
@@ -141,6 +146,8 @@ class Worker:
         subject = f"st{self.i}-{self.n}"
         flags = " ".join(self.rng.sample(FLAG_POOL, self.rng.randint(0, 2)))
         msg = make_message(subject, body=f"stress body {subject}\r\n")
+        with self.world.lock:
+            gone_before = set(self.world.expunged[target])
         r = self.s.c.append(target, msg, flags=flags or None)
         self.s.apply(f"APPEND {target}", r)
         assert r.status == "OK", r.lines
@@ -152,7 +159,7 @@ class Worker:
             f"{self.last_appenduid[target]} in {target}"
         self.last_appenduid[target] = uid
         self.world.record_append(target, uidv, uid,
-                                 f"{subject}@test.example")
+                                 f"{subject}@test.example", gone_before)
 
     def op_store(self):
         if not self.s.msgs:

@@ -13,6 +13,7 @@
  * the table is that loop's own (thread-local), so it needs no lock.
  * A handle is used by one job at a time: the thread pool runs the job,
  * the loop lends and takes back. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 #define USER_BUCKETS 1024
 #define SPARE_MAX 4
 #define SPARE_LINGER_MS 2000
+#define TRIM_INTERVAL_MS 1000
 
 struct imap_user {
 	struct imap_user *next; /* in its bucket */
@@ -37,12 +39,34 @@ struct imap_user {
 	struct loop_timer linger;
 };
 
-static __thread struct imap_user **users; /* USER_BUCKETS, or NULL */
-static __thread size_t user_count;
+/* The loop's users; exists while it has any. */
+struct user_table {
+	struct imap_user *buckets[USER_BUCKETS];
+	size_t count;
+	struct loop *loop;
+	struct loop_timer trim;
+};
+
+static __thread struct user_table *users;
 
 static struct imap_user **bucket_of(const char *name)
 {
-	return &users[service_user_hash(name) % USER_BUCKETS];
+	return &users->buckets[service_user_hash(name) % USER_BUCKETS];
+}
+
+/* A closed handle leaves its page cache and statements as free heap
+ * that malloc keeps; give it back to the system, at most once per
+ * TRIM_INTERVAL_MS, so that memory follows the number of handles. */
+static void trim_cb(struct loop_timer *t)
+{
+	(void)t;
+	malloc_trim(0);
+}
+
+static void trim_soon(void)
+{
+	if (!loop_timer_armed(&users->trim))
+		loop_timer_start(users->loop, &users->trim, TRIM_INTERVAL_MS);
 }
 
 static void close_spares(struct imap_user *u)
@@ -60,12 +84,16 @@ static void linger_cb(struct loop_timer *t)
 		return;
 	}
 	close_spares(u);
+	trim_soon();
 }
 
 struct imap_user *imap_user_get(const char *name, struct loop *loop)
 {
-	if (users == NULL)
-		users = xcalloc(USER_BUCKETS, sizeof(*users));
+	if (users == NULL) {
+		users = xcalloc(1, sizeof(*users));
+		users->loop = loop;
+		users->trim.cb = trim_cb;
+	}
 	struct imap_user **b = bucket_of(name);
 	for (struct imap_user *u = *b; u != NULL; u = u->next) {
 		if (strcmp(u->name, name) == 0) {
@@ -80,7 +108,7 @@ struct imap_user *imap_user_get(const char *name, struct loop *loop)
 	u->linger.cb = linger_cb;
 	u->next = *b;
 	*b = u;
-	user_count++;
+	users->count++;
 	return u;
 }
 
@@ -100,9 +128,12 @@ void imap_user_put(struct imap_user **up)
 	close_spares(u);
 	free(u->name);
 	free(u);
-	if (--user_count == 0) {
+	if (--users->count == 0) {
+		loop_timer_stop(users->loop, &users->trim);
 		free(users);
 		users = NULL;
+	} else {
+		trim_soon();
 	}
 }
 

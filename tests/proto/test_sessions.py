@@ -864,3 +864,20 @@ def test_pipelined_commands_keep_numbering(ab5):
     assert rs["p3"].untagged == ["* SEARCH 5"]
     assert expunges(rs["p4"]) in ([4, 2], [2, 3]), rs["p4"].lines
     assert rs["p5"].untagged == ["* 3 FETCH (UID 5)"]
+
+
+def test_uid_fetch_of_message_expunged_by_other(ab5):
+    """A UID FETCH naming a message another session expunged: the
+    server may send the EXPUNGE with it (RFC 3501 7.4.1) and the UID is
+    then simply non-existent, which "is ignored without any error
+    message" (RFC 3501 6.4.8): the answer is OK with the messages that
+    are left. (A plain FETCH may answer NO instead, RFC 2180 4.1.3.)"""
+    a, b = ab5
+    r = b.cmd("UID FETCH 1:5 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+              expect=None)
+    got = {int(d["UID"]) for _, d in fetches(r)}
+    assert got >= {1, 3, 5}, r.lines
+    assert b.uids() == [1, 3, 5], r.lines
+    assert r.status == "OK", r.lines
+    r = b.cmd("UID FETCH 4 (BODY.PEEK[])")
+    assert r.untagged == [], r.lines

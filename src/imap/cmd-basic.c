@@ -1,5 +1,6 @@
 /* Commands valid in any state: CAPABILITY, NOOP, LOGOUT (RFC 3501 6.1),
- * ID (RFC 2971), and ENABLE (RFC 5161). */
+ * ID (RFC 2971), and ENABLE (RFC 5161) with what it enables, CONDSTORE
+ * and QRESYNC (RFC 7162 3.2.3). */
 #include <stdio.h>
 #include <string.h>
 
@@ -98,6 +99,16 @@ void cmd_id(struct imap_session *s, const struct imap_command_line *cmd)
 	imap_reply_tagged(s, cmd->tag, "OK", "ID completed");
 }
 
+/* Did args[0..i) already name the atom of args[i]? */
+static bool named_before(const struct imap_arg *args, size_t i)
+{
+	for (size_t k = 0; k < i; k++) {
+		if (imap_arg_atom_equals(&args[k], args[i].str))
+			return true;
+	}
+	return false;
+}
+
 void cmd_enable(struct imap_session *s, const struct imap_command_line *cmd)
 {
 	if (cmd->arg_count == 0) {
@@ -110,8 +121,23 @@ void cmd_enable(struct imap_session *s, const struct imap_command_line *cmd)
 			return;
 		}
 	}
-	/* RFC 5161 3.1: extensions not supported are ignored; none of the
-	 * extensions roost offers yet needs enabling. */
-	imap_reply_untagged(s, "ENABLED");
+	/* RFC 5161 3.1: unknown extensions are ignored, and ENABLED lists
+	 * what this command enabled. RFC 7162 3.2.3: QRESYNC implies
+	 * CONDSTORE, and "QRESYNC CONDSTORE" in any order is one request. */
+	bool condstore = s->condstore, qresync = s->qresync;
+	conn_write_str(s->conn, "* ENABLED");
+	for (size_t i = 0; i < cmd->arg_count; i++) {
+		const struct imap_arg *a = &cmd->args[i];
+		if (named_before(cmd->args, i))
+			continue;
+		if (imap_arg_atom_equals(a, "CONDSTORE") && !condstore) {
+			s->condstore = true;
+			conn_write_str(s->conn, " CONDSTORE");
+		} else if (imap_arg_atom_equals(a, "QRESYNC") && !qresync) {
+			s->condstore = s->qresync = true;
+			conn_write_str(s->conn, " QRESYNC");
+		}
+	}
+	conn_write_str(s->conn, "\r\n");
 	imap_reply_tagged(s, cmd->tag, "OK", "ENABLE completed");
 }

@@ -1,5 +1,6 @@
 /* FETCH and UID FETCH (RFC 3501 6.4.5): what the store keeps per
- * message (FLAGS, UID, INTERNALDATE, RFC822.SIZE), ENVELOPE, BODY and
+ * message (FLAGS, UID, INTERNALDATE, RFC822.SIZE, and MODSEQ with the
+ * CHANGEDSINCE and VANISHED modifiers of RFC 7162), ENVELOPE, BODY and
  * BODYSTRUCTURE, the macros ALL, FAST and FULL, and BODY[section] with
  * part numbers at any depth (through message/rfc822), HEADER, TEXT,
  * MIME, HEADER.FIELDS[.NOT], PEEK and partial <origin.count>, and the
@@ -16,8 +17,11 @@
 #include "core/xalloc.h"
 #include "imap/fetch.h"
 #include "imap/imap-private.h"
+#include "imap/imap-view.h"
 #include "mail/mime.h"
 #include "net/conn.h"
+
+#define FETCH_MAX_RANGES 100000
 
 void fetch_ctx_free(void *p)
 {
@@ -33,6 +37,7 @@ void fetch_ctx_free(void *p)
 	free(c->items);
 	free(c->idx);
 	free(c->changed);
+	seqset_free(&c->vanished_set);
 	free(c);
 }
 
@@ -240,6 +245,7 @@ static int parse_item(const struct imap_arg *a, struct fetch_ctx *c)
 	        {"UID", F_UID},
 	        {"INTERNALDATE", F_INTERNALDATE},
 	        {"RFC822.SIZE", F_SIZE},
+	        {"MODSEQ", F_MODSEQ},
 	};
 	const char *name;
 	if (!imap_arg_get_atom(a, &name) || a->type != IMAP_ARG_ATOM)
@@ -300,12 +306,14 @@ static int parse_items(const struct imap_arg *arg, struct fetch_ctx *c)
 		if (ret < 0)
 			return ret;
 	}
-	if (c->uid) {
-		bool has_uid = false;
-		for (size_t i = 0; i < c->item_count; i++)
-			has_uid |= c->items[i].kind == F_UID;
-		if (!has_uid) /* RFC 3501 6.4.8: UID FETCH always says UID */
-			add_item(c, F_UID);
+	for (size_t i = 0; i < c->item_count; i++) {
+		c->has_uid |= c->items[i].kind == F_UID;
+		c->has_modseq |= c->items[i].kind == F_MODSEQ;
+	}
+	/* RFC 3501 6.4.8: UID FETCH always says UID */
+	if (c->uid && !c->has_uid) {
+		add_item(c, F_UID);
+		c->has_uid = true;
 	}
 	for (size_t i = 0; i < c->item_count; i++)
 		c->sets_seen |= (c->items[i].kind == F_BODY ||
@@ -314,21 +322,101 @@ static int parse_items(const struct imap_arg *arg, struct fetch_ctx *c)
 	return 0;
 }
 
+/* (CHANGEDSINCE n [VANISHED]) of RFC 7162 3.1.4.1 and 3.2.6: NULL, or
+ * why it is BAD. VANISHED is only for UID FETCH, after ENABLE QRESYNC,
+ * and with CHANGEDSINCE. */
+static const char *parse_modifiers(struct imap_session *s,
+                                   const struct imap_arg *list,
+                                   struct fetch_ctx *c)
+{
+	const char *str;
+	if (list->type != IMAP_ARG_LIST || list->list_count == 0)
+		return "Invalid FETCH modifiers";
+	for (size_t i = 0; i < list->list_count; i++) {
+		const struct imap_arg *a = &list->list[i];
+		if (imap_arg_atom_equals(a, "CHANGEDSINCE") &&
+		    !c->changedsince_set && i + 1 < list->list_count &&
+		    list->list[i + 1].type == IMAP_ARG_ATOM &&
+		    imap_arg_get_atom(&list->list[i + 1], &str) &&
+		    parse_uint(str, 0, INT64_MAX, &c->changedsince) == 0) {
+			c->changedsince_set = true;
+			i++;
+		} else if (imap_arg_atom_equals(a, "VANISHED") &&
+		           !c->vanished) {
+			c->vanished = true;
+		} else {
+			return "Invalid FETCH modifiers";
+		}
+	}
+	if (c->vanished && !c->uid)
+		return "VANISHED is only for UID FETCH";
+	if (c->vanished && !s->qresync)
+		return "QRESYNC is not enabled";
+	if (c->vanished && !c->changedsince_set)
+		return "VANISHED needs CHANGEDSINCE";
+	/* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+	if (c->changedsince_set && !c->has_modseq) {
+		add_item(c, F_MODSEQ);
+		c->has_modseq = true;
+	}
+	return NULL;
+}
+
+/* The UID set VANISHED covers: the set argument, or the saved "$". */
+static void vanished_set(const struct imap_session *s,
+                         const struct imap_arg *arg, struct seqset *set)
+{
+	const char *str = "", *error;
+	if (imap_arg_get_atom(arg, &str) && strcmp(str, "$") != 0 &&
+	    seqset_parse(str, FETCH_MAX_RANGES, set, &error) == 0)
+		return;
+	set->ranges = xmalloc((s->saved_count + 1) * sizeof(*set->ranges));
+	set->count = s->saved_count;
+	for (size_t i = 0; i < s->saved_count; i++)
+		set->ranges[i] =
+		        (struct seqset_range){s->saved[i], s->saved[i]};
+}
+
+/* CHANGEDSINCE: only the messages whose modseq is above it. */
+static void keep_changed(const struct imap_view *v, struct fetch_ctx *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->count; i++) {
+		if (v->msgs[c->idx[i]].modseq > c->changedsince)
+			c->idx[n++] = c->idx[i];
+	}
+	c->count = n;
+}
+
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command_line *cmd,
                     const struct imap_arg *args, size_t count, bool uid)
 {
 	struct fetch_ctx *c = xcalloc(1, sizeof(*c));
 	c->uid = uid;
-	int ret = count == 2 ? parse_items(&args[1], c) : -1;
+	int ret = count == 2 || count == 3 ? parse_items(&args[1], c) : -1;
 	if (ret < 0) {
 		fetch_ctx_free(c);
 		imap_reply_bad_args(s, cmd);
+		return;
+	}
+	const char *error = count == 3 ? parse_modifiers(s, &args[2], c) : NULL;
+	if (error != NULL) {
+		conn_printf(s->conn, "%s BAD %s\r\n", cmd->tag, error);
+		fetch_ctx_free(c);
 		return;
 	}
 	if (imap_resolve_set(s, cmd, &args[0], uid, &c->idx, &c->count) < 0) {
 		fetch_ctx_free(c);
 		return;
 	}
+	/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE */
+	if (c->has_modseq)
+		imap_condstore_enable(s);
+	c->condstore = s->condstore;
+	if (c->changedsince_set)
+		keep_changed(s->view, c);
+	if (c->vanished)
+		vanished_set(s, &args[0], &c->vanished_set);
 	imap_job_start(s, cmd, fetch_work,
 	               uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE, c,
 	               fetch_ctx_free);

@@ -1,10 +1,12 @@
-/* Message commands of the selected state: STORE (RFC 3501 6.4.6), COPY,
- * MOVE (RFC 6851) with UIDPLUS's COPYUID (RFC 4315), and the UID prefix
- * that turns them (and FETCH, EXPUNGE) into UID commands. */
+/* Message commands of the selected state: STORE (RFC 3501 6.4.6) with
+ * CONDSTORE's UNCHANGEDSINCE (RFC 7162 3.1.3), COPY, MOVE (RFC 6851)
+ * with UIDPLUS's COPYUID (RFC 4315), and the UID prefix that turns them
+ * (and FETCH, EXPUNGE) into UID commands. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
 #include "core/xalloc.h"
 #include "imap/cmd-search.h"
 #include "imap/imap-private.h"
@@ -115,6 +117,11 @@ struct msgset_ctx {
 	char *keywords;
 	char *dest; /* COPY, MOVE */
 	bool move;
+	/* STORE (UNCHANGEDSINCE n) (RFC 7162 3.1.3); the session was
+	 * CONDSTORE-aware */
+	bool conditional;
+	uint64_t unchangedsince;
+	bool condstore;
 };
 
 static void msgset_ctx_free(void *p)
@@ -126,38 +133,259 @@ static void msgset_ctx_free(void *p)
 	free(c);
 }
 
+/* Is kw (len bytes) in the space-separated list (any case)? */
+static bool has_keyword(const char *list, const char *kw, size_t len)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		if (n == len && strncasecmp(p, kw, n) == 0)
+			return true;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+/* Would a message with keywords `had` have the keyword kw after the
+ * STORE? */
+static bool keyword_after(const struct msgset_ctx *c, const char *had,
+                          const char *kw, size_t len)
+{
+	bool asked = has_keyword(c->keywords, kw, len);
+	switch (c->op) {
+	case STORE_FLAGS_ADD:
+		return asked || has_keyword(had, kw, len);
+	case STORE_FLAGS_REMOVE:
+		return !asked && has_keyword(had, kw, len);
+	case STORE_FLAGS_REPLACE:
+		break;
+	}
+	return asked;
+}
+
+/* Does every keyword of list stand in `got` exactly when the STORE
+ * would have put it there, starting from `had`? */
+static bool keywords_as_expected(const struct msgset_ctx *c, const char *had,
+                                 const char *got, const char *list)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		if (n > 0 &&
+		    keyword_after(c, had, p, n) != has_keyword(got, p, n))
+			return false;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return true;
+}
+
+/* Is `got` what the STORE makes of `had`, or did another session change
+ * the message too (then the client hears of all of it, even with
+ * .SILENT)? */
+static bool store_as_expected(const struct msgset_ctx *c,
+                              const struct store_msg *had,
+                              const struct store_msg *got)
+{
+	uint32_t old = had->flags & STORE_FLAGS_ALL, now;
+	switch (c->op) {
+	case STORE_FLAGS_ADD:
+		now = old | c->flags;
+		break;
+	case STORE_FLAGS_REMOVE:
+		now = old & ~c->flags;
+		break;
+	default:
+		now = c->flags;
+		break;
+	}
+	return now == (got->flags & STORE_FLAGS_ALL) &&
+	       keywords_as_expected(c, had->keywords, got->keywords,
+	                            got->keywords) &&
+	       keywords_as_expected(c, had->keywords, got->keywords,
+	                            had->keywords) &&
+	       keywords_as_expected(c, had->keywords, got->keywords,
+	                            c->keywords);
+}
+
+/* May a message that failed the UNCHANGEDSINCE test (its state now is
+ * r) be tried again? RFC 7162 3.1.12: for +FLAGS and -FLAGS, when the
+ * flags named are as the client knew them (the view's copy, not changed
+ * after UNCHANGEDSINCE), only other flags changed. 3.1.3: with
+ * UNCHANGEDSINCE 0 a system flag always exists, a keyword only when
+ * set, so only absent keywords pass. */
+static bool may_retry(const struct msgset_ctx *c, const struct imap_view *v,
+                      const struct store_msg *r)
+{
+	if (c->op == STORE_FLAGS_REPLACE)
+		return false;
+	if (c->unchangedsince == 0) {
+		if (c->flags != 0)
+			return false;
+		for (const char *p = c->keywords; p != NULL && *p != '\0';) {
+			size_t n = strcspn(p, " ");
+			if (n > 0 && has_keyword(r->keywords, p, n))
+				return false;
+			p += n;
+			p += strspn(p, " ");
+		}
+		return true;
+	}
+	long k = imap_view_find(v, r->uid);
+	if (k < 0 || v->msgs[k].modseq > c->unchangedsince)
+		return false;
+	const struct store_msg *w = &v->msgs[k];
+	if ((w->flags & c->flags) != (r->flags & c->flags))
+		return false;
+	for (const char *p = c->keywords; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		if (has_keyword(w->keywords, p, n) !=
+		    has_keyword(r->keywords, p, n))
+			return false;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return true;
+}
+
+/* The retried entries of res (ascending, a subset) replace theirs. */
+static void merge_retried(struct store_msg *res, bool *failed, size_t n,
+                          struct store_msg *again, const bool *again_failed,
+                          size_t m)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n && j < m; i++) {
+		if (res[i].uid != again[j].uid)
+			continue;
+		store_msg_free(&res[i]);
+		res[i] = again[j];
+		failed[i] = again_failed[j++];
+	}
+	for (; j < m; j++)
+		store_msg_free(&again[j]);
+}
+
+/* STORE (UNCHANGEDSINCE n): the conditional store, then once more for
+ * the messages that failed but may pass (may_retry), each on the
+ * condition that it is still as it was just now. */
+static enum store_status store_conditional(struct msgset_ctx *c,
+                                           struct store *st,
+                                           const struct imap_view *v,
+                                           struct store_msg **res_r,
+                                           bool **failed_r, size_t *n_r)
+{
+	uint64_t *limits = xmalloc((c->count + 1) * sizeof(*limits));
+	for (size_t i = 0; i < c->count; i++)
+		limits[i] = c->unchangedsince;
+	enum store_status ret = store_set_flags_if(
+	        st, v->mailbox_id, c->uids, limits, c->count, c->op, c->flags,
+	        c->keywords, res_r, failed_r, n_r);
+	uint32_t *again = xmalloc((*n_r + 1) * sizeof(*again));
+	size_t m = 0;
+	for (size_t i = 0; ret == STORE_OK && i < *n_r; i++) {
+		if ((*failed_r)[i] && may_retry(c, v, &(*res_r)[i])) {
+			limits[m] = (*res_r)[i].modseq;
+			again[m++] = (*res_r)[i].uid;
+		}
+	}
+	struct store_msg *res2 = NULL;
+	bool *failed2 = NULL;
+	size_t n2 = 0;
+	if (m > 0 && store_set_flags_if(st, v->mailbox_id, again, limits, m,
+	                                c->op, c->flags, c->keywords, &res2,
+	                                &failed2, &n2) == STORE_OK)
+		merge_retried(*res_r, *failed_r, *n_r, res2, failed2, n2);
+	free(res2);
+	free(failed2);
+	free(again);
+	free(limits);
+	return ret;
+}
+
+static bool same_state(const struct store_msg *a, const struct store_msg *b)
+{
+	return (a->flags & STORE_FLAGS_ALL) == (b->flags & STORE_FLAGS_ALL) &&
+	       strcmp(a->keywords != NULL ? a->keywords : "",
+	              b->keywords != NULL ? b->keywords : "") == 0;
+}
+
+/* The untagged FETCH for one message the STORE answered: r its state
+ * now, the view's copy (index k) what the client knew. A message that
+ * failed the UNCHANGEDSINCE test is shown when it changed unseen (RFC
+ * 7162 3.1.3 recommends it); one that passed, unless .SILENT, or when
+ * more than this STORE changed it, or with UNCHANGEDSINCE (always, with
+ * MODSEQ), or with a new MODSEQ for a CONDSTORE-aware client. */
+static void store_report(struct imap_job *job, const struct msgset_ctx *c,
+                         size_t k, const struct store_msg *r, bool failed)
+{
+	struct imap_view *v = job->s->view;
+	const struct store_msg *w = &v->msgs[k];
+	bool moved = w->modseq != r->modseq;
+	bool surprise = failed ? moved || !same_state(w, r)
+	                       : !store_as_expected(c, w, r);
+	unsigned int items =
+	        (c->uid || c->condstore ? IMAP_VIEW_FETCH_UID : 0) |
+	        (c->condstore ? IMAP_VIEW_FETCH_MODSEQ : 0);
+	bool send = failed ? surprise
+	                   : !c->silent || surprise || c->conditional ||
+	                             (c->condstore && moved);
+	if (!c->silent || surprise)
+		items |= IMAP_VIEW_FETCH_FLAGS;
+	imap_view_update(v, r);
+	if (send)
+		imap_view_write_fetch(v, k, items, &job->io.out);
+}
+
+/* OK, with MODIFIED for the messages (numbers, ascending) that failed
+ * the UNCHANGEDSINCE test. */
+static void write_store_reply(struct imap_job *job, const uint32_t *modified,
+                              size_t n)
+{
+	if (n == 0) {
+		imap_job_reply(job, "OK", "STORE completed");
+		return;
+	}
+	struct buf set;
+	buf_init(&set, (size_t)1 << 30);
+	imap_write_uid_set(&set, modified, n);
+	imap_job_reply(job, "OK", "[MODIFIED %s] Conditional STORE failed",
+	               buf_cstr(&set));
+	buf_free(&set);
+}
+
 static void store_work(struct imap_job *job)
 {
 	struct msgset_ctx *c = job->ctx;
 	struct imap_view *v = job->s->view;
 	struct store *st = imap_job_store(job);
 	struct store_msg *res = NULL;
+	bool *failed = NULL;
 	size_t n = 0;
 	if (st == NULL)
 		return;
 	enum store_status ret =
-	        store_set_flags(st, v->mailbox_id, c->uids, c->count, c->op,
-	                        c->flags, c->keywords, 0, &res, &n);
+	        c->conditional ? store_conditional(c, st, v, &res, &failed, &n)
+	                       : store_set_flags(st, v->mailbox_id, c->uids,
+	                                         c->count, c->op, c->flags,
+	                                         c->keywords, 0, &res, &n);
 	if (ret != STORE_OK) {
 		imap_job_fail(job, ret, false);
 		return;
 	}
+	uint32_t *modified = xmalloc((n + 1) * sizeof(*modified));
+	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		imap_view_update(v, &res[i]);
 		long k = imap_view_find(v, res[i].uid);
-		if (c->silent || k < 0)
-			continue;
-		buf_printf(&job->io.out, "* %ld FETCH (", k + 1);
-		if (c->uid)
-			buf_printf(&job->io.out, "UID %u ", res[i].uid);
-		buf_append_str(&job->io.out, "FLAGS ");
-		imap_view_write_flags(&v->msgs[k], &job->io.out);
-		buf_append_str(&job->io.out, ")\r\n");
-	}
-	for (size_t i = 0; i < n; i++)
+		bool fail = failed != NULL && failed[i];
+		if (k >= 0)
+			store_report(job, c, (size_t)k, &res[i], fail);
+		if (k >= 0 && fail)
+			modified[m++] = imap_view_number(v, (size_t)k, c->uid);
 		store_msg_free(&res[i]);
+	}
 	free(res);
-	imap_job_reply(job, "OK", "STORE completed");
+	free(failed);
+	write_store_reply(job, modified, m);
+	free(modified);
 }
 
 /* "FLAGS", "+FLAGS.SILENT", ...; -1 if not a STORE item. */
@@ -192,16 +420,34 @@ static void msgset_start(struct imap_session *s,
 	imap_job_start(s, cmd, work, sync, c, msgset_ctx_free);
 }
 
+/* (UNCHANGEDSINCE n) (RFC 7162 3.1.3); -1 if bad. */
+static int parse_store_modifiers(const struct imap_arg *list,
+                                 struct msgset_ctx *c)
+{
+	const char *str;
+	if (list->list_count != 2 ||
+	    !imap_arg_atom_equals(&list->list[0], "UNCHANGEDSINCE") ||
+	    list->list[1].type != IMAP_ARG_ATOM ||
+	    !imap_arg_get_atom(&list->list[1], &str) ||
+	    parse_uint(str, 0, INT64_MAX, &c->unchangedsince) < 0)
+		return -1;
+	c->conditional = true;
+	return 0;
+}
+
 void imap_cmd_store(struct imap_session *s, const struct imap_command_line *cmd,
                     const struct imap_arg *args, size_t count, bool uid)
 {
 	struct msgset_ctx *c = xcalloc(1, sizeof(*c));
 	const char *item;
 	c->uid = uid;
-	if (count < 3 || !imap_arg_get_atom(&args[1], &item) ||
+	size_t mod = count > 1 && args[1].type == IMAP_ARG_LIST ? 1 : 0;
+	if (count < 3 + mod ||
+	    (mod && parse_store_modifiers(&args[1], c) < 0) ||
+	    !imap_arg_get_atom(&args[1 + mod], &item) ||
 	    parse_store_item(item, c) < 0 ||
-	    imap_parse_flags(&args[2], count - 2, &c->flags, &c->keywords) <
-	            0) {
+	    imap_parse_flags(&args[2 + mod], count - 2 - mod, &c->flags,
+	                     &c->keywords) < 0) {
 		msgset_ctx_free(c);
 		imap_reply_bad_args(s, cmd);
 		return;
@@ -213,6 +459,10 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command_line *cmd,
 		            cmd->tag);
 		return;
 	}
+	/* RFC 7162 3.1: UNCHANGEDSINCE enables CONDSTORE */
+	if (c->conditional)
+		imap_condstore_enable(s);
+	c->condstore = s->condstore;
 	msgset_start(s, cmd, &args[0], c, store_work,
 	             uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE);
 }

@@ -1,5 +1,6 @@
 /* SEARCH and UID SEARCH (RFC 3501 6.4.4) with ESEARCH (RFC 4731),
- * SEARCHRES (RFC 5182) and WITHIN (RFC 5032).
+ * SEARCHRES (RFC 5182), WITHIN (RFC 5032) and CONDSTORE's MODSEQ key
+ * and results (RFC 7162 3.1.5, 3.1.6, 3.1.10).
  *
  * Header keys (FROM, TO, CC, BCC, SUBJECT, HEADER) match as users
  * expect: the field's value unfolded, RFC 2047-decoded to UTF-8 and
@@ -329,6 +330,7 @@ static void msg_of(struct search_msg *m, const struct imap_view *v, size_t i)
 	m->internaldate = msg->internaldate;
 	m->tz_offset_min = msg->tz_offset_min;
 	m->size = msg->size;
+	m->modseq = msg->modseq;
 }
 
 size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
@@ -374,6 +376,33 @@ size_t *imap_search_run(struct imap_job *job, struct imap_search *c,
 	return hits;
 }
 
+uint64_t imap_search_modseq(const struct imap_view *v,
+                            const struct search_program *p, const size_t *hits,
+                            size_t n)
+{
+	bool minmax = p->esearch && (p->ret_min || p->ret_max) && !p->ret_all &&
+	              !p->ret_count;
+	uint64_t max = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool returned = !minmax || (p->ret_min && i == 0) ||
+		                (p->ret_max && i == n - 1);
+		if (returned && v->msgs[hits[i]].modseq > max)
+			max = v->msgs[hits[i]].modseq;
+	}
+	return max;
+}
+
+void imap_write_search_modseq(struct imap_job *job,
+                              const struct search_program *p,
+                              const size_t *hits, size_t n)
+{
+	if (!p->modseq || n == 0)
+		return;
+	unsigned long long max = imap_search_modseq(job->s->view, p, hits, n);
+	buf_printf(&job->io.out, p->esearch ? " MODSEQ %llu" : " (MODSEQ %llu)",
+	           max);
+}
+
 static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 {
 	struct imap_search *c = job->ctx;
@@ -381,6 +410,8 @@ static void write_plain(struct imap_job *job, const size_t *hits, size_t n)
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&job->io.out, " %u",
 		           imap_view_number(job->s->view, hits[i], c->uid));
+	/* RFC 7162 3.1.6 */
+	imap_write_search_modseq(job, &c->prog, hits, n);
 	buf_append_str(&job->io.out, "\r\n");
 }
 
@@ -416,6 +447,8 @@ static void write_esearch(struct imap_job *job, const size_t *hits, size_t n)
 		imap_write_uid_set(out, nums, n);
 		free(nums);
 	}
+	/* RFC 7162 3.1.10 */
+	imap_write_search_modseq(job, &c->prog, hits, n);
 	buf_append_str(out, "\r\n");
 }
 
@@ -489,6 +522,9 @@ struct imap_search *imap_search_parse(struct imap_session *s,
 	}
 	if (charset != NULL)
 		c->prog.charset = xstrdup(charset);
+	/* RFC 7162 3.1: a MODSEQ key enables CONDSTORE */
+	if (c->prog.modseq)
+		imap_condstore_enable(s);
 	if (!charset_supported(c->prog.charset)) {
 		conn_printf(s->conn,
 		            "%s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported "
@@ -505,6 +541,16 @@ struct search_program *imap_search_program(struct imap_search *search)
 	return &search->prog;
 }
 
+enum imap_sync_mode imap_search_sync_mode(const struct imap_search *search,
+                                          bool uid)
+{
+	/* RFC 7162 3.2.10.2, RFC 3501 7.4.1: no expunges during SEARCH,
+	 * nor during a UID SEARCH that names sequence numbers */
+	if (!uid || search_uses_seqnums(&search->prog.root))
+		return IMAP_SYNC_NO_EXPUNGE;
+	return IMAP_SYNC_ALL;
+}
+
 void imap_cmd_search(struct imap_session *s,
                      const struct imap_command_line *cmd,
                      const struct imap_arg *args, size_t count, bool uid)
@@ -513,8 +559,7 @@ void imap_cmd_search(struct imap_session *s,
 	if (c == NULL)
 		return;
 	c->uid = uid;
-	imap_job_start(s, cmd, search_work,
-	               uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE, c,
+	imap_job_start(s, cmd, search_work, imap_search_sync_mode(c, uid), c,
 	               imap_search_free);
 }
 

@@ -1,6 +1,8 @@
 /* SORT and THREAD with their UID forms (RFC 5256), the DISPLAYFROM and
  * DISPLAYTO keys of SORT=DISPLAY (RFC 5957), and SORT's RETURN options
- * of ESORT (RFC 5267 section 3), SAVE included (RFC 5182).
+ * of ESORT (RFC 5267 section 3), SAVE included (RFC 5182); a MODSEQ key
+ * adds the highest modseq to SORT's results, not THREAD's (RFC 7162
+ * 3.1.9, 3.1.10).
  *
  * Both run SEARCH's program over the view (cmd-search.h), then take
  * each match's SORT and THREAD fields from its derived data
@@ -293,6 +295,7 @@ static void write_esort(struct imap_job *job, const struct sort_ctx *c,
 		buf_append_str(out, " ALL ");
 		write_ordered_set(out, v, hits, n, c->uid);
 	}
+	imap_write_search_modseq(job, p, hits, n); /* RFC 7162 3.1.10 */
 	buf_append_str(out, "\r\n");
 }
 
@@ -313,6 +316,7 @@ static void sort_work(struct imap_job *job)
 			buf_printf(&job->io.out, " %u",
 			           imap_view_number(job->s->view, hits[i],
 			                            c->uid));
+		imap_write_search_modseq(job, p, hits, n); /* RFC 7162 3.1.9 */
 		buf_append_str(&job->io.out, "\r\n");
 	} else if (!only_save) {
 		write_esort(job, c, hits, n);
@@ -498,9 +502,8 @@ void imap_cmd_sort(struct imap_session *s, const struct imap_command_line *cmd,
 	p->ret_all = ret.ret_all;
 	p->ret_count = ret.ret_count;
 	p->ret_save = ret.ret_save;
-	imap_job_start(s, cmd, sort_work,
-	               uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE, c,
-	               sort_ctx_free);
+	imap_job_start(s, cmd, sort_work, imap_search_sync_mode(c->search, uid),
+	               c, sort_ctx_free);
 }
 
 /* THREAD algorithm charset keys */
@@ -522,8 +525,7 @@ void imap_cmd_thread(struct imap_session *s,
 	if (!parse_search_part(s, cmd, args + 1, count - 1, c))
 		return;
 	imap_job_start(s, cmd, thread_work,
-	               uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE, c,
-	               sort_ctx_free);
+	               imap_search_sync_mode(c->search, uid), c, sort_ctx_free);
 }
 
 void cmd_sort(struct imap_session *s, const struct imap_command_line *cmd)

@@ -1,5 +1,6 @@
-/* STATUS (RFC 3501 6.3.10, SIZE from RFC 8438, DELETED from RFC 9051)
- * and the QUOTA commands (RFC 9208, which also answers RFC 2087's). */
+/* STATUS (RFC 3501 6.3.10, SIZE from RFC 8438, DELETED from RFC 9051,
+ * HIGHESTMODSEQ from RFC 7162 3.1.7) and the QUOTA commands (RFC 9208,
+ * which also answers RFC 2087's). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ static const char *const status_items[] = {
         "UNSEEN",   "SIZE",   "HIGHESTMODSEQ", "DELETED",
 };
 #define N_ITEMS (sizeof(status_items) / sizeof(status_items[0]))
+#define STATUS_HIGHESTMODSEQ 6 /* its index in status_items */
 
 int imap_status_items(const struct imap_arg *list, unsigned int *items_r)
 {
@@ -83,6 +85,9 @@ void cmd_status(struct imap_session *s, const struct imap_command_line *cmd)
 	if (c == NULL)
 		return;
 	c->value = items;
+	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE */
+	if (items & (1u << STATUS_HIGHESTMODSEQ))
+		imap_condstore_enable(s);
 	imap_job_start(s, cmd, status_work, IMAP_SYNC_ALL, c,
 	               imap_name_ctx_free);
 }

@@ -372,6 +372,10 @@ static enum item_result write_item(struct fetch_ctx *c, struct buf *out,
 	case F_BINARY:
 	case F_BINARY_SIZE:
 		return write_binary(c, out, it);
+	case F_MODSEQ:
+		buf_printf(out, "MODSEQ (%llu)",
+		           (unsigned long long)f->m->modseq);
+		break;
 	}
 	return ITEM_DONE;
 }
@@ -462,9 +466,19 @@ static bool write_items(struct fetch_ctx *c, struct buf *out)
 
 static void finish_message(struct fetch_ctx *c, struct buf *out)
 {
-	if (!c->cur.flags_done && c->changed != NULL && c->changed[c->pos]) {
-		buf_append_str(out, " FLAGS ");
-		imap_view_write_flags(c->cur.m, out);
+	const struct store_msg *m = c->cur.m;
+	if (c->changed != NULL && c->changed[c->pos]) {
+		/* \Seen was set: the new flags, and RFC 7162 3.2.4's UID
+		 * and MODSEQ once CONDSTORE-aware */
+		if (!c->cur.flags_done) {
+			buf_append_str(out, " FLAGS ");
+			imap_view_write_flags(m, out);
+		}
+		if (c->condstore && !c->has_uid)
+			buf_printf(out, " UID %u", m->uid);
+		if (c->condstore && !c->has_modseq)
+			buf_printf(out, " MODSEQ (%llu)",
+			           (unsigned long long)m->modseq);
 	}
 	buf_append_str(out, ")\r\n");
 	release_msg(c);
@@ -550,6 +564,17 @@ void fetch_work(struct imap_job *job)
 	struct store *st = imap_job_store(job);
 	if (st == NULL)
 		return;
+	if (c->vanished && !c->vanished_done) {
+		/* RFC 7162 3.2.6: before any FETCH response */
+		c->vanished_done = true;
+		enum store_status ret = imap_view_write_vanished_earlier(
+		        job->s->view, st, &c->vanished_set, 1, c->changedsince,
+		        &job->io.out);
+		if (ret != STORE_OK) {
+			imap_job_fail(job, ret, false);
+			return;
+		}
+	}
 	if (c->sets_seen && c->changed == NULL && !job->s->view->readonly)
 		set_seen(job, st);
 	while (c->pos < c->count) {

@@ -11,6 +11,7 @@
 #include "imap/imap-private.h"
 #include "mail/decode.h"
 #include "mail/mime.h"
+#include "proto/seqset.h"
 
 enum fetch_kind {
 	F_FLAGS,
@@ -22,6 +23,7 @@ enum fetch_kind {
 	F_BODY,        /* BODY[...] and the RFC822 forms */
 	F_BINARY,      /* BINARY[...] (RFC 3516): the part decoded */
 	F_BINARY_SIZE, /* BINARY.SIZE[...] */
+	F_MODSEQ,      /* MODSEQ (RFC 7162 3.1.4.2) */
 };
 
 enum body_section {
@@ -72,6 +74,15 @@ struct fetch_ctx {
 	bool partial_cmd; /* PARTIAL rather than FETCH */
 	bool missing;     /* a message was gone */
 	bool read_error;  /* a file could not be read for a literal */
+	/* CONDSTORE (RFC 7162): the session was CONDSTORE-aware, so a
+	 * FETCH that sets \Seen also says UID and MODSEQ; which of them
+	 * the items name; CHANGEDSINCE; UID FETCH's VANISHED with the UID
+	 * set it covers, and whether its answer was written */
+	bool condstore, has_uid, has_modseq;
+	bool changedsince_set;
+	uint64_t changedsince;
+	bool vanished, vanished_done;
+	struct seqset vanished_set;
 	/* while answering message pos: its next item, and a literal being
 	 * sent from its file */
 	bool in_msg;

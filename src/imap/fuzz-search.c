@@ -35,6 +35,7 @@ static void evaluate(const struct search_program *prog)
 		        .internaldate = 1600000000 + (int64_t)i * 86400,
 		        .tz_offset_min = (int)i * 60 - 120,
 		        .size = (uint64_t)i * 1000,
+		        .modseq = (uint64_t)i * 7,
 		        .now = 1700000000,
 		        .saved = saved,
 		        .saved_count = 3,

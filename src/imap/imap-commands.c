@@ -99,6 +99,7 @@ void imap_write_capabilities(struct imap_session *s)
 		            "CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
 		            "QUOTA=RES-MESSAGE MULTIAPPEND APPENDLIMIT=%llu "
 		            "STATUS=SIZE ESEARCH SEARCHRES WITHIN SORT "
+		            "CONDSTORE QRESYNC "
 		            "SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 		            "THREAD=REFERENCES BINARY IDLE",
 		            (unsigned long long)s->set->max_message_size);

@@ -66,6 +66,7 @@ enum store_status imap_view_open(struct store *st, const char *name,
 	v->uidvalidity = ch.uidvalidity;
 	v->uidnext = ch.uidnext;
 	v->modseq = ch.highestmodseq;
+	v->reported_modseq = ch.highestmodseq;
 	/* the view takes the store's array as it is */
 	v->msgs = ch.msgs;
 	v->count = v->cap = ch.msg_count;
@@ -180,6 +181,27 @@ void imap_view_write_flags(const struct store_msg *m, struct buf *out)
 	buf_append_byte(out, ')');
 }
 
+void imap_view_write_fetch(const struct imap_view *v, size_t i,
+                           unsigned int items, struct buf *out)
+{
+	const struct store_msg *m = &v->msgs[i];
+	const char *sep = "";
+	buf_printf(out, "* %zu FETCH (", i + 1);
+	if (items & IMAP_VIEW_FETCH_UID) {
+		buf_printf(out, "UID %u", m->uid);
+		sep = " ";
+	}
+	if (items & IMAP_VIEW_FETCH_FLAGS) {
+		buf_printf(out, "%sFLAGS ", sep);
+		imap_view_write_flags(m, out);
+		sep = " ";
+	}
+	if (items & IMAP_VIEW_FETCH_MODSEQ)
+		buf_printf(out, "%sMODSEQ (%llu)", sep,
+		           (unsigned long long)m->modseq);
+	buf_append_str(out, ")\r\n");
+}
+
 static bool same_flags(const struct store_msg *a, const struct store_msg *b)
 {
 	const char *ka = a->keywords != NULL ? a->keywords : "";
@@ -211,6 +233,25 @@ static void compact(struct imap_view *v)
 	v->count = j;
 }
 
+/* "* VANISHED set" of the uids found in the view (RFC 7162 3.2.10.2:
+ * only messages the client knows of). */
+static void write_vanished(const uint32_t *uids, const long *at, size_t count,
+                           struct buf *out)
+{
+	uint32_t *known = xmalloc((count + 1) * sizeof(*known));
+	size_t n = 0;
+	for (size_t k = 0; k < count; k++) {
+		if (at[k] >= 0)
+			known[n++] = uids[k];
+	}
+	if (n > 0) {
+		buf_append_str(out, "* VANISHED ");
+		imap_write_uid_set(out, known, n);
+		buf_append_str(out, "\r\n");
+	}
+	free(known);
+}
+
 void imap_view_expunged(struct imap_view *v, const uint32_t *uids, size_t count,
                         struct buf *out)
 {
@@ -218,13 +259,16 @@ void imap_view_expunged(struct imap_view *v, const uint32_t *uids, size_t count,
 	long *at = xmalloc((count + 1) * sizeof(*at));
 	for (size_t k = 0; k < count; k++)
 		at[k] = imap_view_find(v, uids[k]);
+	if (v->qresync)
+		write_vanished(uids, at, count, out);
 	/* then highest first, so each number is valid when it is sent */
 	size_t removed = 0;
 	for (size_t k = count; k-- > 0;) {
 		long i = at[k];
 		if (i < 0)
 			continue;
-		buf_printf(out, "* %ld EXPUNGE\r\n", i + 1);
+		if (!v->qresync)
+			buf_printf(out, "* %ld EXPUNGE\r\n", i + 1);
 		if (v->msgs[i].flags & IMAP_VIEW_RECENT)
 			v->recent_count--;
 		msg_clear(&v->msgs[i]);
@@ -248,11 +292,45 @@ static void add_pending(struct imap_view *v, const uint32_t *uids, size_t n)
 	}
 }
 
+/* The view's messages that are not among ch's (every message) were
+ * expunged. */
+static void add_missing(struct imap_view *v, const struct store_changes *ch)
+{
+	uint32_t *gone = xmalloc((v->count + 1) * sizeof(*gone));
+	size_t n = 0, j = 0;
+	for (size_t i = 0; i < v->count; i++) {
+		uint32_t uid = v->msgs[i].uid;
+		while (j < ch->msg_count && ch->msgs[j].uid < uid)
+			j++;
+		if (j == ch->msg_count || ch->msgs[j].uid != uid)
+			gone[n++] = uid;
+	}
+	add_pending(v, gone, n);
+	free(gone);
+}
+
+/* Announce the pending expunges: ascending, each once. */
+static void flush_pending(struct imap_view *v, struct buf *out)
+{
+	size_t n = 0;
+	imap_sort_uids(v->pending, v->pending_count);
+	for (size_t i = 0; i < v->pending_count; i++) {
+		if (n == 0 || v->pending[i] != v->pending[n - 1])
+			v->pending[n++] = v->pending[i];
+	}
+	imap_view_expunged(v, v->pending, n, out);
+	v->pending_count = 0;
+}
+
 static void apply_changes(struct imap_view *v, struct store_changes *ch,
-                          struct buf *out)
+                          bool condstore, struct buf *out)
 {
 	size_t before = v->count;
 	uint32_t last = v->count > 0 ? v->msgs[v->count - 1].uid : 0;
+	/* RFC 7162 3.2.4: UID and MODSEQ once CONDSTORE-aware */
+	unsigned int items =
+	        IMAP_VIEW_FETCH_FLAGS |
+	        (condstore ? IMAP_VIEW_FETCH_UID | IMAP_VIEW_FETCH_MODSEQ : 0);
 	for (size_t i = 0; i < ch->msg_count; i++) {
 		struct store_msg *m = &ch->msgs[i];
 		if (m->uid > last) {
@@ -268,9 +346,7 @@ static void apply_changes(struct imap_view *v, struct store_changes *ch,
 			continue;
 		}
 		imap_view_update(v, m);
-		buf_printf(out, "* %ld FETCH (FLAGS ", k + 1);
-		imap_view_write_flags(&v->msgs[k], out);
-		buf_append_str(out, ")\r\n");
+		imap_view_write_fetch(v, (size_t)k, items, out);
 	}
 	if (v->count != before)
 		buf_printf(out, "* %zu EXISTS\r\n* %u RECENT\r\n", v->count,
@@ -289,15 +365,44 @@ static bool keywords_changed(const struct imap_view *v,
 	return false;
 }
 
+/* The expunges of ch: into the pending list, announced if allowed; and
+ * the HIGHESTMODSEQ a client may keep, which cannot pass an expunge
+ * held back (RFC 7162 3.2: every expunge in ch is above v->modseq). */
+static void sync_expunges(struct imap_view *v, struct store_changes *ch,
+                          bool allow_expunge, struct buf *out)
+{
+	bool held = v->pending_count > 0;
+	if (ch->expunges_unknown)
+		add_missing(v, ch);
+	else
+		add_pending(v, ch->expunged, ch->expunged_count);
+	if (allow_expunge && v->pending_count > 0)
+		flush_pending(v, out);
+	if (v->pending_count == 0)
+		v->reported_modseq = ch->highestmodseq;
+	else if (!held)
+		v->reported_modseq = v->modseq;
+}
+
 void imap_view_sync(struct imap_job *job, bool allow_expunge)
 {
-	struct imap_view *v = job->s->view;
+	struct imap_session *s = job->s;
+	struct imap_view *v = s->view;
 	struct store *st = imap_job_store(job);
 	struct store_changes ch;
 	if (st == NULL)
 		return;
 	enum store_status ret =
 	        store_sync_id(st, v->mailbox_id, v->modseq, !v->readonly, &ch);
+	if (ret == STORE_OK && ch.expunges_unknown) {
+		/* the store's history of expunges may not reach back to the
+		 * last sync (the index was rebuilt): compare everything */
+		uint32_t recent_uid = ch.recent_uid; /* claimed just now */
+		store_changes_free(&ch);
+		ret = store_sync_id(st, v->mailbox_id, 0, !v->readonly, &ch);
+		ch.expunges_unknown = ret == STORE_OK;
+		ch.recent_uid = recent_uid;
+	}
 	if (ret == STORE_NONEXISTENT ||
 	    (ret == STORE_OK && ch.uidvalidity != v->uidvalidity)) {
 		job->bye = true;
@@ -307,21 +412,29 @@ void imap_view_sync(struct imap_job *job, bool allow_expunge)
 	}
 	if (ret != STORE_OK)
 		return; /* reported at the next sync */
-	add_pending(v, ch.expunged, ch.expunged_count);
-	if (allow_expunge && v->pending_count > 0) {
-		imap_sort_uids(v->pending, v->pending_count);
-		imap_view_expunged(v, v->pending, v->pending_count,
-		                   &job->io.out);
-		v->pending_count = 0;
-	}
+	sync_expunges(v, &ch, allow_expunge, &job->io.out);
 	if (keywords_changed(v, &ch)) {
 		view_set_keywords(v, &ch);
 		write_flags_lines(v, &job->io.out);
 	}
-	apply_changes(v, &ch, &job->io.out);
+	apply_changes(v, &ch, s->condstore, &job->io.out);
 	v->uidnext = ch.uidnext;
 	v->modseq = ch.highestmodseq;
 	store_changes_free(&ch);
+	/* RFC 7162 3.1 (the first enabling command) and 3.2 (MODSEQs may
+	 * have been sent above an expunge held back) */
+	if (s->condstore && (v->announce_modseq || v->pending_count > 0))
+		buf_printf(&job->io.out,
+		           "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		           (unsigned long long)v->reported_modseq);
+	v->announce_modseq = false;
+}
+
+void imap_condstore_enable(struct imap_session *s)
+{
+	if (!s->condstore && s->view != NULL)
+		s->view->announce_modseq = true;
+	s->condstore = true;
 }
 
 static int uid_cmp(const void *a, const void *b)
@@ -426,6 +539,168 @@ void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count)
 			buf_printf(out, ":%u", uids[j]);
 		i = j + 1;
 	}
+}
+
+/* A UID set being written: ranges come in ascending order and are
+ * joined when they touch; head goes before the first. */
+struct uidset_writer {
+	struct buf *out;
+	const char *head;
+	uint32_t lo, hi;
+	bool open, any;
+};
+
+static void uidset_flush(struct uidset_writer *w)
+{
+	if (!w->open)
+		return;
+	buf_printf(w->out, "%s%u", w->any ? "," : w->head, w->lo);
+	if (w->hi != w->lo)
+		buf_printf(w->out, ":%u", w->hi);
+	w->any = true;
+	w->open = false;
+}
+
+static void uidset_add(struct uidset_writer *w, uint32_t lo, uint32_t hi)
+{
+	if (w->open && w->hi != UINT32_MAX && lo <= w->hi + 1) {
+		if (hi > w->hi)
+			w->hi = hi;
+		return;
+	}
+	uidset_flush(w);
+	w->lo = lo;
+	w->hi = hi;
+	w->open = true;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct seqset_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The ranges of known ('*' standing for to; NULL: all), sorted, merged
+ * and clipped to [from, to]; malloc'd, *n_r of them. */
+static struct seqset_range *known_ranges(const struct seqset *known,
+                                         uint32_t from, uint32_t to,
+                                         size_t *n_r)
+{
+	size_t count = known != NULL ? known->count : 1, n = 0;
+	struct seqset_range *r = xmalloc((count + 1) * sizeof(*r));
+	for (size_t i = 0; i < count; i++) {
+		struct seqset_range x = known != NULL
+		                                ? known->ranges[i]
+		                                : (struct seqset_range){1, to};
+		uint32_t lo = x.lo == SEQSET_STAR ? to : x.lo;
+		uint32_t hi = x.hi == SEQSET_STAR ? to : x.hi;
+		r[i] = lo <= hi ? (struct seqset_range){lo, hi}
+		                : (struct seqset_range){hi, lo};
+	}
+	qsort(r, count, sizeof(*r), range_cmp);
+	for (size_t i = 0; i < count; i++) {
+		uint32_t lo = r[i].lo < from ? from : r[i].lo;
+		uint32_t hi = r[i].hi > to ? to : r[i].hi;
+		if (lo > hi)
+			continue;
+		if (n > 0 && r[n - 1].hi != UINT32_MAX &&
+		    lo <= r[n - 1].hi + 1) {
+			if (hi > r[n - 1].hi)
+				r[n - 1].hi = hi;
+			continue;
+		}
+		r[n++] = (struct seqset_range){lo, hi};
+	}
+	*n_r = n;
+	return r;
+}
+
+/* Every UID of the ranges that is not in the view. */
+static void write_absent(const struct imap_view *v,
+                         const struct seqset_range *r, size_t n,
+                         struct uidset_writer *w)
+{
+	for (size_t k = 0; k < n; k++) {
+		uint64_t next = r[k].lo;
+		for (size_t i = lower_bound(v, r[k].lo);
+		     i < v->count && v->msgs[i].uid <= r[k].hi; i++) {
+			if (v->msgs[i].uid > next)
+				uidset_add(w, (uint32_t)next,
+				           v->msgs[i].uid - 1);
+			next = (uint64_t)v->msgs[i].uid + 1;
+		}
+		if (next <= r[k].hi)
+			uidset_add(w, (uint32_t)next, r[k].hi);
+	}
+}
+
+/* The expunged uids (ascending) that fall in the ranges and are not in
+ * the view. */
+static void write_expunged(const struct imap_view *v, const uint32_t *uids,
+                           size_t count, const struct seqset_range *r, size_t n,
+                           struct uidset_writer *w)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		while (k < n && r[k].hi < uids[i])
+			k++;
+		if (k == n)
+			break;
+		if (uids[i] >= r[k].lo && imap_view_find(v, uids[i]) < 0)
+			uidset_add(w, uids[i], uids[i]);
+	}
+}
+
+void imap_view_write_changed(const struct imap_view *v,
+                             const struct seqset *known, uint64_t since,
+                             struct buf *out)
+{
+	size_t n = 0, k = 0;
+	struct seqset_range *r =
+	        known_ranges(known, 1, v->uidnext > 0 ? v->uidnext - 1 : 0, &n);
+	for (size_t i = 0; i < v->count; i++) {
+		uint32_t uid = v->msgs[i].uid;
+		while (k < n && r[k].hi < uid)
+			k++;
+		if (k == n)
+			break;
+		if (uid >= r[k].lo && v->msgs[i].modseq > since)
+			imap_view_write_fetch(v, i,
+			                      IMAP_VIEW_FETCH_UID |
+			                              IMAP_VIEW_FETCH_FLAGS |
+			                              IMAP_VIEW_FETCH_MODSEQ,
+			                      out);
+	}
+	free(r);
+}
+
+enum store_status
+imap_view_write_vanished_earlier(const struct imap_view *v, struct store *st,
+                                 const struct seqset *known, uint32_t from_uid,
+                                 uint64_t since, struct buf *out)
+{
+	uint32_t *uids = NULL;
+	size_t count = 0, n = 0;
+	bool complete = false;
+	enum store_status ret = store_expunged_since(st, v->mailbox_id, since,
+	                                             &uids, &count, &complete);
+	if (ret != STORE_OK)
+		return ret;
+	uint32_t to = v->uidnext > 0 ? v->uidnext - 1 : 0;
+	struct seqset_range *r =
+	        known_ranges(known, from_uid > 0 ? from_uid : 1, to, &n);
+	struct uidset_writer w = {.out = out, .head = "* VANISHED (EARLIER) "};
+	/* RFC 7162 3.2.6: older than the history, every UID not here */
+	if (complete)
+		write_expunged(v, uids, count, r, n, &w);
+	else
+		write_absent(v, r, n, &w);
+	uidset_flush(&w);
+	if (w.any)
+		buf_append_str(out, "\r\n");
+	free(r);
+	free(uids);
+	return STORE_OK;
 }
 
 uint32_t imap_view_number(const struct imap_view *v, size_t i, bool uid)

@@ -1,7 +1,8 @@
 /* SEARCH programs (RFC 3501 6.4.4, RFC 9051 6.4.4): the search keys of
  * a SEARCH command parsed into a tree, and their evaluation against a
  * message. Keys on what the index holds (flags, keywords, UIDs, sequence
- * numbers, sizes, internal dates, WITHIN's YOUNGER/OLDER of RFC 5032)
+ * numbers, sizes, internal dates, WITHIN's YOUNGER/OLDER of RFC 5032,
+ * CONDSTORE's MODSEQ of RFC 7162)
  * are evaluated here; keys on the message's content (header fields,
  * body, text, sent dates) ask a callback, which the message model
  * answers. */
@@ -37,6 +38,7 @@ enum search_op {
 	SEARCH_SINCE,
 	SEARCH_OLDER, /* number: seconds (WITHIN) */
 	SEARCH_YOUNGER,
+	SEARCH_MODSEQ, /* number: modseq at least this (RFC 7162 3.1.5) */
 	/* content: answered by the message model */
 	SEARCH_SENTBEFORE,
 	SEARCH_SENTON,
@@ -65,6 +67,7 @@ struct search_program {
 	char *charset;          /* CHARSET argument, NULL if none */
 	bool content;           /* some key needs the message's content */
 	bool body;              /* BODY or TEXT: its body too */
+	bool modseq;            /* a MODSEQ key: results say the highest */
 	/* ESEARCH (RFC 4731) RETURN options; none given: plain SEARCH */
 	bool esearch;
 	bool ret_min, ret_max, ret_all, ret_count, ret_save;
@@ -86,6 +89,7 @@ struct search_msg {
 	int64_t internaldate; /* Unix time */
 	int tz_offset_min;    /* the zone of INTERNALDATE */
 	uint64_t size;
+	uint64_t modseq;
 	uint64_t now; /* for YOUNGER/OLDER */
 	/* the saved result ($), ascending UIDs */
 	const uint32_t *saved;
@@ -96,5 +100,8 @@ struct search_msg {
 };
 
 bool search_match(const struct search_key *key, const struct search_msg *m);
+/* Does the program name messages by sequence number (then a UID SEARCH
+ * must not report expunges: RFC 7162 3.2.10.2)? */
+bool search_uses_seqnums(const struct search_key *key);
 
 #endif

@@ -167,6 +167,76 @@ static void test_return_and_charset(void **state)
 	imap_parser_destroy(&p);
 }
 
+/* MODSEQ (RFC 7162 3.1.5): at least the value; an entry name and type
+ * are checked and ignored (one modseq per message). */
+static void test_modseq(void **state)
+{
+	struct search_msg m = sample();
+	m.modseq = 620162338;
+	assert_true(matches("MODSEQ 620162338", &m));
+	assert_true(matches("MODSEQ 0", &m));
+	assert_false(matches("MODSEQ 620162339", &m));
+	assert_true(matches("MODSEQ \"/flags/\\\\draft\" all 620162338", &m));
+	assert_true(matches("MODSEQ \"/flags/$MDNSent\" priv 1", &m));
+	assert_true(matches("MODSEQ {12+}\r\n/flags/\\Seen shared 2", &m));
+	assert_false(matches("OR NOT MODSEQ 600000000 LARGER 50000", &m));
+	assert_true(matches("OR NOT MODSEQ 720162338 LARGER 50000", &m));
+	struct search_program prog;
+	struct imap_parser *p;
+	assert_int_equal(parse("NOT (SEEN MODSEQ 5)", &prog, &p), 0);
+	assert_true(prog.modseq);
+	assert_false(prog.content);
+	search_free(&prog);
+	imap_parser_destroy(&p);
+	assert_int_equal(parse("SEEN", &prog, &p), 0);
+	assert_false(prog.modseq);
+	search_free(&prog);
+	imap_parser_destroy(&p);
+	static const char *const bad[] = {
+	        "MODSEQ",
+	        "MODSEQ x",
+	        "MODSEQ -1",
+	        "MODSEQ 9223372036854775808",
+	        "MODSEQ \"/flags/\\\\seen\" 5",
+	        "MODSEQ \"/flags/\" all 5",
+	        "MODSEQ \"/other/x\" all 5",
+	        "MODSEQ \"/flags/x\" none 5",
+	        "MODSEQ \"/flags/x\" all",
+	        "MODSEQ \"/flags/x\" all \"5\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i], &prog, &p), -1);
+		search_free(&prog);
+		imap_parser_destroy(&p);
+	}
+}
+
+/* A UID SEARCH naming sequence numbers must not report expunges. */
+static void test_uses_seqnums(void **state)
+{
+	static const struct {
+		const char *text;
+		bool seqnums;
+	} cases[] = {
+	        {"ALL", false},
+	        {"UID 1:5", false},
+	        {"1:5", true},
+	        {"NOT (SEEN OR 3 ALL)", true},
+	        {"$", false},
+	        {"OR UID 1 (UID 2 *)", true},
+	        {"MODSEQ 5 UID *", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct search_program prog;
+		struct imap_parser *p;
+		assert_int_equal(parse(cases[i].text, &prog, &p), 0);
+		assert_int_equal(search_uses_seqnums(&prog.root),
+		                 cases[i].seqnums);
+		search_free(&prog);
+		imap_parser_destroy(&p);
+	}
+}
+
 static void test_errors(void **state)
 {
 	static const char *const bad[] = {
@@ -206,6 +276,8 @@ int main(void)
 	        cmocka_unit_test(test_content_keys_flagged),
 	        cmocka_unit_test(test_return_and_charset),
 	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_modseq),
+	        cmocka_unit_test(test_uses_seqnums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

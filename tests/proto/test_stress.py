@@ -95,6 +95,7 @@ class Worker:
         self.s = Session(c, f"c{i}")
         self.s.keep_log = 2000
         self.last_appenduid = {mb: 0 for mb in MAILBOXES}
+        self.unexplained_no = []    # (mailbox, {uids}, lines): UID FETCH NO
         self.n = 0
 
     # -- helpers
@@ -238,12 +239,15 @@ class Worker:
         if missing:
             self.s.fail(f"UID FETCH left out UIDs {sorted(missing)} that "
                         "are in the view")
-        # NO only when a message asked for went away (RFC 2180 4.1.3);
-        # and then the EXPUNGE has come with it (a UID command may carry
-        # it, RFC 3501 7.4.1)
+        # NO only when a message asked for went away (RFC 2180 4.1.3):
+        # its EXPUNGE came with the NO (a UID command may carry it, RFC
+        # 3501 7.4.1), or it comes later -- roost unlinks an expunged
+        # message's file before it commits the expunge, so a FETCH in
+        # between finds no file and no EXPUNGE yet. Checked at the end.
+        # (test_sessions.py asserts OK, RFC 3501 6.4.8, for the case
+        # where the EXPUNGE comes with the answer.)
         if r.status == "NO" and not wanted - after:
-            self.s.fail("UID FETCH failed though every message asked for "
-                        "is there")
+            self.unexplained_no.append((mb, set(wanted), r.lines))
 
     def op_search(self):
         crit = self.rng.choice(["ALL", "FLAGGED", "UNSEEN", "DELETED",
@@ -338,6 +342,11 @@ def test_stress_sessions(make_server, silent):
         w.s.cmd("NOOP")
         w.s.learn()
         w.note_expunged()
+    # a UID FETCH that said NO named a message that has gone since
+    for w in workers:
+        for mb, uids, lines in w.unexplained_no:
+            assert uids & world.expunged[mb], f"{w.s.name}: UID FETCH said NO, yet " \
+                f"none of {sorted(uids)} was ever expunged: {lines!r}"
     final = {}
     for mb in MAILBOXES:
         fresh, ids = fresh_state(srv, mb)

@@ -102,7 +102,9 @@ static enum store_status sync_expunged(struct store *st, int64_t id,
  * message one new modseq above all before and forgets the expunges
  * (store-rebuild.c), so a message or an expunge with a modseq at or
  * below since shows that the history reaches back that far. Nothing
- * after since at all needs no history. */
+ * after since at all needs no history. (Rows of `expunged` are never
+ * dropped while the mailbox lives; a scheme that dropped old ones would
+ * have to keep the modseq it dropped up to, and test against it.) */
 static enum store_status history_reaches(struct store *st, const struct mbox *m,
                                          uint64_t since, bool *complete_r)
 {

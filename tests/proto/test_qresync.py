@@ -9,6 +9,7 @@ whole known range is then reported)."""
 
 import poplib
 import re
+import socket
 
 from roost import fetches, make_message, parse_status_line
 
@@ -118,6 +119,33 @@ def test_vanished_for_own_expunges(mail_user):
     assert "* 0 EXISTS" in r.untagged, r.lines
 
 
+def test_vanished_exact_bytes(mail_user, mail_server):
+    """EXPUNGE's answer after ENABLE QRESYNC, byte for byte."""
+    c = qresync_client(mail_user)
+    setup_box(c, 3)
+    c.ok("SELECT INBOX")
+    c.ok(r"STORE 1:2 +FLAGS.SILENT (\Deleted)")
+    s = socket.create_connection(("127.0.0.1", mail_server.imap_port),
+                                 timeout=10)
+    try:
+        s.sendall(f'a LOGIN {mail_user.name} "{mail_user.password}"\r\n'
+                  "b ENABLE QRESYNC\r\nc SELECT INBOX\r\nd EXPUNGE\r\n"
+                  .encode())
+        buf = b""
+        while b"\r\nd " not in buf or not buf.endswith(b"\r\n"):
+            chunk = s.recv(4096)
+            assert chunk, buf
+            buf += chunk
+        h = status(c)["HIGHESTMODSEQ"]
+        tail = buf[buf.index(b"c OK [READ-WRITE] SELECT completed\r\n"):]
+        assert tail == (b"c OK [READ-WRITE] SELECT completed\r\n"
+                        b"* VANISHED 1:2\r\n"
+                        b"d OK [HIGHESTMODSEQ %d] EXPUNGE completed\r\n"
+                        % h), buf
+    finally:
+        s.close()
+
+
 def test_vanished_for_other_sessions_expunges(mail_user):
     q = qresync_client(mail_user)
     setup_box(q, 5)
@@ -164,6 +192,33 @@ def test_held_back_expunge_caps_highestmodseq(mail_user):
     r = q.ok("NOOP")
     assert r.untagged[0] == "* VANISHED 1", r.lines
     assert not any(HMS_RE.match(ln) for ln in r.untagged), r.lines
+
+
+def test_idle_pushes_vanished_and_modseq(mail_user):
+    """What IDLE pushes follows the same rules: VANISHED, and UID and
+    MODSEQ in a FETCH."""
+    q = qresync_client(mail_user)
+    setup_box(q, 3)
+    q.ok("SELECT INBOX")
+    other = mail_user.connect()
+    other.ok("SELECT INBOX")
+    tag = q.next_tag()
+    q.send(f"{tag} IDLE\r\n")
+    r = q.read_response(tag)
+    assert r.continuation is not None, r.lines
+    other.ok(r"UID STORE 3 +FLAGS (\Flagged)")
+    m3 = modseq_of(other, 3)
+    assert q.readline() == \
+        f"* 3 FETCH (UID 3 FLAGS (\\Flagged \\Recent) MODSEQ ({m3}))"
+    other.ok(r"UID STORE 2 +FLAGS.SILENT (\Deleted)")
+    other.ok("UID EXPUNGE 2")
+    line = q.readline()
+    if line.startswith("* 2 FETCH"):         # the \Deleted, if seen apart
+        line = q.readline()
+    assert line == "* VANISHED 2", line
+    q.send("DONE\r\n")
+    r = q.read_response(tag)
+    assert r.tagged == f"{tag} OK IDLE terminated", r.lines
 
 
 # ---------------------------------------------------------------------

@@ -236,7 +236,7 @@ class Worker:
         wanted = set(pick) & before
         # each UID asked for that is still in the view was answered
         missing = (wanted & after) - got
-        if missing:
+        if r.status == "OK" and missing:
             self.s.fail(f"UID FETCH left out UIDs {sorted(missing)} that "
                         "are in the view")
         # NO only when a message asked for went away (RFC 2180 4.1.3):

@@ -71,6 +71,8 @@ class Session:
         self.flags_announced = set()
         self.log = []               # (command, [lines]) of recent commands
         self.keep_log = 20
+        self.flag_events = {}       # uid -> [(command, what)], for reports
+        self.cur_cmd = None
         self.bye = None
 
     # -- helpers
@@ -162,6 +164,7 @@ class Session:
     def apply(self, text, r):
         self.log.append((text, r.lines))
         del self.log[:-self.keep_log]
+        self.cur_cmd = text
         words = text.split()
         verb = words[0].upper()
         uid_cmd = verb == "UID"
@@ -208,6 +211,9 @@ class Session:
             if "UID" in d:
                 self.set_uid(seq, int(d["UID"]), ln)
             if "FLAGS" in d:
+                if slot.uid is not None:
+                    self.flag_events.setdefault(slot.uid, []).append(
+                        (self.cur_cmd, ln))
                 slot.flags = norm_flags(d["FLAGS"])
                 slot.recent = any(f.lower() == "\\recent" for f in d["FLAGS"])
             return
@@ -263,6 +269,8 @@ class Session:
             seqs = [i + 1 for i, m in enumerate(self.msgs) if m.uid in uids]
         for s in seqs:
             m = self.msgs[s - 1]
+            self.flag_events.setdefault(m.uid, []).append(
+                (self.cur_cmd, f"(silent {op or '='}{sorted(flags)})"))
             if op == "+":
                 m.flags = m.flags | flags
             elif op == "-":

@@ -881,3 +881,53 @@ def test_uid_fetch_of_message_expunged_by_other(ab5):
     assert r.status == "OK", r.lines
     r = b.cmd("UID FETCH 4 (BODY.PEEK[])")
     assert r.untagged == [], r.lines
+
+
+FLIP_FETCHES = 2000
+
+
+def test_fetch_body_while_other_changes_flags(mail_user):
+    """A STORE by one session renames the message file (its flags are in
+    the name); a FETCH of the body by another session at the same moment
+    must still find it: the message exists all along, so the answer is
+    OK with the body, never "NO ... no longer exist". Bounded loop, no
+    timing: the two sessions simply run side by side."""
+    import threading
+    a = session(mail_user, "A")
+    b = session(mail_user, "B")
+    put(a.c, 3)
+    a.select("INBOX")
+    b.select("INBOX")
+    stop = threading.Event()
+    errors = []
+
+    def flipper():
+        try:
+            n = 0
+            while not stop.is_set() and n < 5000:
+                op = "+" if n % 2 == 0 else "-"
+                r = a.c.cmd(f"STORE 2 {op}FLAGS (\\Flagged $X{n % 3})")
+                assert r.status == "OK", r.lines
+                n += 1
+        except BaseException as e:  # noqa: B902 -- reported below
+            errors.append(e)
+
+    t = threading.Thread(target=flipper, daemon=True)
+    t.start()
+    bad = []
+    try:
+        for i in range(FLIP_FETCHES):
+            cmd = ("UID FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"
+                   if i % 2 else "FETCH 2 (BODY.PEEK[])")
+            r = b.c.cmd(cmd)
+            if r.status != "OK" or not any("m1" in ln for ln in r.untagged):
+                bad.append((cmd, r.lines))
+    finally:
+        stop.set()
+        t.join(60)
+    assert not errors, errors
+    assert not bad, f"{len(bad)} of {FLIP_FETCHES} FETCHes failed, e.g. {bad[:2]!r}"
+    r = b.cmd("NOOP")
+    assert b.uids() == [1, 2, 3], r.lines
+    assert not mail_user.srv.events("store_error"), \
+        mail_user.srv.events("store_error")

@@ -359,13 +359,12 @@ def test_stress_sessions(make_server, silent):
                 diff = sorted(u for u in set(model) | set(truth)
                               if model.get(u) != truth.get(u))
                 u = diff[0]
-                hist = "\n".join(f"  C: {c}\n" + "".join(
-                    f"  S: {ln}\n" for ln in ls) for c, ls in
-                    w.s.history(u)[-12:])
+                hist = "".join(f"  {c}  ->  {what}\n" for c, what in
+                               w.s.flag_events.get(u, [])[-12:])
                 raise AssertionError(
                     f"{w.s.name}'s view of {mb} differs from a fresh SELECT"
                     f" at UIDs {diff}: UID {u} model {model.get(u)} fresh "
-                    f"{truth.get(u)}; {w.s.name}'s commands naming it:\n"
+                    f"{truth.get(u)}; flag news {w.s.name} had of it:\n"
                     f"{hist}")
             # every keyword in use has been announced in * FLAGS
             used = set().union(*[m.flags for m in w.s.msgs]) if \

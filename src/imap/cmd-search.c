@@ -522,9 +522,6 @@ struct imap_search *imap_search_parse(struct imap_session *s,
 	}
 	if (charset != NULL)
 		c->prog.charset = xstrdup(charset);
-	/* RFC 7162 3.1: a MODSEQ key enables CONDSTORE */
-	if (c->prog.modseq)
-		imap_condstore_enable(s);
 	if (!charset_supported(c->prog.charset)) {
 		conn_printf(s->conn,
 		            "%s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported "
@@ -533,6 +530,9 @@ struct imap_search *imap_search_parse(struct imap_session *s,
 		imap_search_free(c);
 		return NULL;
 	}
+	/* RFC 7162 3.1: a MODSEQ key enables CONDSTORE */
+	if (c->prog.modseq)
+		imap_condstore_enable(s);
 	return c;
 }
 

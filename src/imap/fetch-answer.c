@@ -437,9 +437,15 @@ static bool begin_message(struct imap_job *job, struct store *st)
 		imap_msginfo_loader_init(&c->loader, st, v->mailbox_id);
 		c->loader_ready = true;
 	}
+	enum store_status ret = STORE_OK;
 	if ((info && !imap_msginfo_load(&c->loader, f->m->uid, &f->mi)) ||
-	    (file && store_open_message(st, v->mailbox_id, f->m->uid, &f->fd,
-	                                &f->size) != STORE_OK)) {
+	    (file &&
+	     (ret = store_open_message(st, v->mailbox_id, f->m->uid, &f->fd,
+	                               &f->size)) != STORE_OK)) {
+		/* gone: expunged by another session (a UID FETCH ignores
+		 * it, RFC 3501 6.4.8), unless the file could not be read */
+		if (!c->uid || (ret != STORE_OK && ret != STORE_NONEXISTENT))
+			c->missing = true;
 		release_msg(c);
 		return false;
 	}
@@ -585,7 +591,6 @@ void fetch_work(struct imap_job *job)
 		if (c->stream_left > 0) {
 			stream_some(c, &job->io.out);
 		} else if (!c->in_msg && !begin_message(job, st)) {
-			c->missing = true;
 			c->pos++;
 		} else if (write_items(c, &job->io.out) &&
 		           c->stream_left == 0) {

@@ -443,30 +443,50 @@ static enum store_status message_find(struct store *st, int64_t id,
 	return ret;
 }
 
+/* A concurrent STORE renames a file to its new flags after its commit,
+ * so a reader may find a name that is gone when it opens it, or miss the
+ * file in a directory scan that races the rename: it looks again. */
+#define OPEN_ATTEMPTS 4
+
+/* One attempt: STORE_OK with *fd_r, or STORE_NONEXISTENT when the file
+ * was not found (or vanished before the open). */
+static enum store_status open_once(struct store *st, int64_t id, uint32_t uid,
+                                   int *fd_r)
+{
+	char path[PATH_MAX];
+	enum store_status ret = message_find(st, id, uid, path);
+	if (ret != STORE_OK)
+		return ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		*fd_r = fd;
+		return STORE_OK;
+	}
+	return errno == ENOENT ? STORE_NONEXISTENT
+	                       : store_errno_status(st, "open", path, errno);
+}
+
 enum store_status store_open_message(struct store *st, uint64_t mailbox_id,
                                      uint32_t uid, int *fd_r, uint64_t *size_r)
 {
-	char path[PATH_MAX];
+	int fd = -1;
 	*fd_r = -1;
-	enum store_status ret =
-	        message_find(st, (int64_t)mailbox_id, uid, path);
-	/* once more: a concurrent STORE may have renamed it meanwhile */
-	if (ret == STORE_NONEXISTENT)
-		ret = message_find(st, (int64_t)mailbox_id, uid, path);
+	enum store_status ret = STORE_NONEXISTENT;
+	for (int i = 0; i < OPEN_ATTEMPTS && ret == STORE_NONEXISTENT; i++)
+		ret = open_once(st, (int64_t)mailbox_id, uid, &fd);
 	if (ret == STORE_NONEXISTENT) {
-		struct msgrow r;
+		/* the row is there, its file nowhere, time after time */
+		struct msgrow r = {0};
 		if (msg_row_get(st, (int64_t)mailbox_id, uid, &r) == STORE_OK)
 			message_drop_lost(st, (int64_t)mailbox_id, uid);
 		free(r.keywords);
 	}
 	if (ret != STORE_OK)
 		return ret;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		ret = store_errno_status(st, "open", path, errno);
-		if (fd >= 0)
-			close(fd);
+	if (fstat(fd, &sb) < 0) {
+		ret = store_errno_status(st, "stat", "message file", errno);
+		close(fd);
 		return ret;
 	}
 	*fd_r = fd;

@@ -472,6 +472,7 @@ void cmd_partial(struct imap_session *s, const struct imap_command_line *cmd)
 		fetch_ctx_free(c);
 		return;
 	}
+	c->condstore = s->condstore;
 	imap_job_start(s, cmd, fetch_work, IMAP_SYNC_NO_EXPUNGE, c,
 	               fetch_ctx_free);
 }

@@ -459,3 +459,38 @@ def test_resync_across_reindex(make_server):
     assert select_lines(r) == ["* VANISHED (EARLIER) 4"], r.lines
     for cl in (c, live, q):
         cl.close()
+
+
+def test_resync_across_index_loss(make_server):
+    """The index lost with the server down is rebuilt at the next start:
+    a client resyncing from before gets every known UID that is gone and
+    every message again. (The rebuilt index's modseq comes from the
+    clock and is not always above the lost one's, as here, where
+    everything happens within a second; a modseq above the mailbox's is
+    taken as knowing nothing, which gives the same answer.)"""
+    srv = make_server(users={USER: PW})
+    c = login_qresync(srv)
+    setup_box(c, 4)
+    st = status(c)
+    c.ok("SELECT INBOX")
+    c.ok(r"UID STORE 3 +FLAGS.SILENT (\Deleted)")
+    c.ok("UID EXPUNGE 3")
+    c.close()
+    srv.stop()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = srv.user_dir(USER) / f"index.db{suffix}"
+        if p.exists():
+            p.unlink()
+    srv.restart()
+    q = login_qresync(srv)
+    r = q.ok(f"SELECT INBOX (QRESYNC ({st['UIDVALIDITY']} "
+             f"{st['HIGHESTMODSEQ']} 1:4))")
+    assert hms(r) == status(q)["HIGHESTMODSEQ"]
+    ms = {u: modseq_of(q, u) for u in (1, 2, 4)}
+    assert select_lines(r) == [
+        "* VANISHED (EARLIER) 3",
+        f"* 1 FETCH (UID 1 FLAGS () MODSEQ ({ms[1]}))",
+        f"* 2 FETCH (UID 2 FLAGS () MODSEQ ({ms[2]}))",
+        f"* 3 FETCH (UID 4 FLAGS () MODSEQ ({ms[4]}))",
+    ], r.lines
+    q.close()

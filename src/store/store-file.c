@@ -25,9 +25,10 @@ int msg_filename(const struct kwlist *kw, const struct msgrow *r, char *out,
 
 /* Look in cur/ for a file named "<key>,U=<uid>:..." other than the exact
  * name, e.g. after a crash between a STORE's commit and its renames, or
- * a rename by a Maildir client; rename it to path. */
+ * a rename by a Maildir client; rename it to path (repair), or put its
+ * path there. */
 static int msg_find_by_prefix(const char *mdir, const struct msgrow *r,
-                              const char *path)
+                              char *path, bool repair)
 {
 	char cur[PATH_MAX], prefix[MAILDIR_FILENAME_MAX + 32];
 	snprintf(cur, sizeof(cur), "%s/cur", mdir);
@@ -42,12 +43,28 @@ static int msg_find_by_prefix(const char *mdir, const struct msgrow *r,
 			continue;
 		char from[PATH_MAX];
 		snprintf(from, sizeof(from), "%s/%s", cur, de->d_name);
-		if (rename(from, path) == 0)
+		if (!repair) {
+			memcpy(path, from, sizeof(from));
 			ret = 0;
+		} else if (rename(from, path) == 0) {
+			ret = 0;
+		}
 		break;
 	}
 	closedir(d);
 	return ret;
+}
+
+/* A crash after the commit of an APPEND or COPY, before its rename:
+ * roll it forward to path. */
+static int roll_forward(const char *mdir, const struct msgrow *r,
+                        const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", mdir, r->key);
+	if (rename(tmp, path) == 0)
+		return 0;
+	return access(path, F_OK) == 0 ? 0 : -1;
 }
 
 int msg_locate(const char *mdir, const struct kwlist *kw,
@@ -59,15 +76,22 @@ int msg_locate(const char *mdir, const struct kwlist *kw,
 	snprintf(path, PATH_MAX, "%s/cur/%s", mdir, name);
 	if (access(path, F_OK) == 0)
 		return 0;
-	if (msg_find_by_prefix(mdir, r, path) == 0)
+	if (msg_find_by_prefix(mdir, r, path, true) == 0)
 		return 0;
-	/* a crash after the commit of an APPEND or COPY, before its
-	 * rename: roll it forward */
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", mdir, r->key);
-	if (rename(tmp, path) == 0)
+	return roll_forward(mdir, r, path);
+}
+
+int msg_find(const char *mdir, const struct kwlist *kw, const struct msgrow *r,
+             char *path)
+{
+	char name[MAILDIR_FILENAME_MAX + 1];
+	if (msg_filename(kw, r, name, sizeof(name)) < 0)
+		return -1;
+	snprintf(path, PATH_MAX, "%s/cur/%s", mdir, name);
+	if (access(path, F_OK) == 0 ||
+	    msg_find_by_prefix(mdir, r, path, false) == 0)
 		return 0;
-	return access(path, F_OK) == 0 ? 0 : -1;
+	return roll_forward(mdir, r, path);
 }
 
 void msg_rename_flags(const char *mdir, const struct kwlist *kw,

@@ -435,7 +435,7 @@ static enum store_status message_find(struct store *st, int64_t id,
 		ret = msg_row_get(st, id, uid, &r);
 	if (ret == STORE_OK)
 		ret = kw_load(st, id, &kw);
-	if (ret == STORE_OK && msg_locate(dir, &kw, &r, path) < 0)
+	if (ret == STORE_OK && msg_find(dir, &kw, &r, path) < 0)
 		ret = STORE_NONEXISTENT;
 	free(r.keywords);
 	kw_free(&kw);

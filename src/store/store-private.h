@@ -174,6 +174,11 @@ int msg_filename(const struct kwlist *kw, const struct msgrow *r, char *out,
  * forward). Fills path (PATH_MAX). 0, or -1 when it is nowhere. */
 int msg_locate(const char *mdir, const struct kwlist *kw,
                const struct msgrow *r, char *path);
+/* The same for a reader: a file found under another name is read where
+ * it is, not renamed (a STORE may be renaming it to newer flags than the
+ * reader's row has; only writers repair names). */
+int msg_find(const char *mdir, const struct kwlist *kw, const struct msgrow *r,
+             char *path);
 /* Rename r's file from its name with old flags to its new name. */
 void msg_rename_flags(const char *mdir, const struct kwlist *kw,
                       const struct msgrow *old, const struct msgrow *now);

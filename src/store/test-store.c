@@ -952,6 +952,31 @@ static void test_roll_forward(void **state)
 	store_close(&st);
 }
 
+/* A reader that finds the file under another name (a STORE renaming it
+ * to newer flags than the reader's row has) reads it there and leaves
+ * the name alone: only writers repair names. */
+static void test_reader_leaves_name(void **state)
+{
+	struct store *st = open_store();
+	uint32_t uid = append1(st, "INBOX", "hello\r\n", 0, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	char name[PATH_MAX], from[PATH_MAX], to[PATH_MAX], rel[PATH_MAX];
+	find_file("Maildir/cur", ",U=1:", name);
+	snprintf(rel, sizeof(rel), "Maildir/cur/%s", name);
+	upath(from, rel);
+	snprintf(rel, sizeof(rel), "Maildir/cur/%sF", name);
+	upath(to, rel);
+	assert_int_equal(rename(from, to), 0);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_open_message(st, id, uid, &fd, &size), STORE_OK);
+	assert_int_equal(size, 7);
+	close(fd);
+	assert_int_equal(access(to, F_OK), 0);
+	assert_int_not_equal(access(from, F_OK), 0);
+	store_close(&st);
+}
+
 static void test_big_mailbox(void **state)
 {
 	struct store *st = open_store();
@@ -1542,6 +1567,7 @@ int main(void)
 	        T(test_index_corrupt),
 	        T(test_reindex),
 	        T(test_roll_forward),
+	        T(test_reader_leaves_name),
 	        T(test_big_mailbox),
 	        T(test_append_large_mixed),
 	        T(test_write_crlf),

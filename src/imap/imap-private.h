@@ -62,9 +62,9 @@ struct imap_session {
 	struct store_settings store_set;
 	struct imap_user *user_ref; /* shared with the user's other sessions */
 	struct store *store;        /* lent by user_ref while a job runs */
-	struct imap_view *view; /* the selected mailbox */
-	struct imap_job *job;   /* the store command running */
-	uint32_t *saved;        /* SEARCHRES "$": UIDs, ascending */
+	struct imap_view *view;     /* the selected mailbox */
+	struct imap_job *job;       /* the store command running */
+	uint32_t *saved;            /* SEARCHRES "$": UIDs, ascending */
 	size_t saved_count;
 	/* RFC 7162: a CONDSTORE enabling command came (MODSEQ in every
 	 * untagged FETCH); ENABLE QRESYNC was answered (VANISHED) */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -397,10 +398,16 @@ static enum store_status rb_all(struct store *st, uint64_t modseq,
 	return ret;
 }
 
-/* A modseq above any the old index can have used. */
+/* A modseq above any the old index can have used, when that index is
+ * gone: the time in microseconds. Modseqs grow by one per change, and a
+ * change takes far longer than a microsecond (it is fsynced), so no
+ * index has counted past the clock since it was built the same way. */
 static uint64_t rb_modseq(uint64_t old_max)
 {
-	uint64_t now = (uint64_t)store_now() * 1000;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now =
+	        (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	return now > old_max ? now : old_max + 1;
 }
 

@@ -777,6 +777,37 @@ static void test_index_loss(void **state)
 	store_close(&st);
 }
 
+/* A lost index is rebuilt with modseqs above the old ones, even when
+ * it was built, changed many times and lost within the same second:
+ * a client's cached modseq must never be ahead of the mailbox. */
+static void test_index_loss_modseq(void **state)
+{
+	struct store *st = open_store();
+	uint32_t uid = append1(st, "INBOX", "x\r\n", 0, NULL);
+	uint64_t id = mbox_id(st, "INBOX");
+	for (int i = 0; i < 20; i++) {
+		struct store_msg *res = NULL;
+		size_t n = 0;
+		assert_int_equal(store_set_flags(st, id, &uid, 1,
+		                                 i % 2 ? STORE_FLAGS_REMOVE
+		                                       : STORE_FLAGS_ADD,
+		                                 STORE_FLAG_FLAGGED, NULL, 0,
+		                                 &res, &n),
+		                 STORE_OK);
+		for (size_t k = 0; k < n; k++)
+			store_msg_free(&res[k]);
+		free(res);
+	}
+	struct store_status_info before, after;
+	assert_int_equal(store_status(st, "INBOX", &before), STORE_OK);
+	store_close(&st);
+	remove_index(false);
+	st = open_store();
+	assert_int_equal(store_status(st, "INBOX", &after), STORE_OK);
+	assert_true(after.highestmodseq > before.highestmodseq);
+	store_close(&st);
+}
+
 static void test_index_corrupt(void **state)
 {
 	struct store *st = open_store();
@@ -1567,6 +1598,7 @@ int main(void)
 	        T(test_index_corrupt),
 	        T(test_reindex),
 	        T(test_roll_forward),
+	        T(test_index_loss_modseq),
 	        T(test_reader_leaves_name),
 	        T(test_big_mailbox),
 	        T(test_append_large_mixed),

@@ -12,7 +12,7 @@
 #include "store/maildir-name.h"
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_STMT_CACHE_MAX 96
 /* tmp/ files no index row names are deleted when this old */
 #define STORE_STALE_TMP_SECS 3600

@@ -75,7 +75,8 @@ static enum store_status sync_messages(struct store *st, int64_t id,
 static enum store_status sync_expunged(struct store *st, int64_t id,
                                        uint64_t since, struct store_changes *c)
 {
-	sqlite3_stmt *s = db_stmt(st, "SELECT uid FROM expunged WHERE"
+	sqlite3_stmt *s = db_stmt(st, "SELECT uid FROM expunged"
+	                              " INDEXED BY expunged_modseq WHERE"
 	                              " mailbox_id = ? AND modseq > ?"
 	                              " ORDER BY uid");
 	if (s == NULL)

@@ -320,9 +320,15 @@ static const char schema_v3_sql[] =
         " WHERE has_text = 0;"
         "PRAGMA user_version = 3;";
 
+/* Version 4: expunges by modseq, for the sync after every command
+ * (the table keeps every expunge, for QRESYNC). */
+static const char schema_v4_sql[] =
+        "CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);"
+        "PRAGMA user_version = 4;";
+
 /* Each version's changes, from version 1 on. */
 static const char *const schema_steps[] = {schema_sql, schema_v2_sql,
-                                           schema_v3_sql};
+                                           schema_v3_sql, schema_v4_sql};
 
 static int db_apply(struct store *st, int from_version)
 {

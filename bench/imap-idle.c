@@ -663,6 +663,8 @@ static void trig_build(unsigned long rep)
 static void rep_arm(unsigned long rep)
 {
 	atomic_store(&wake_count, 0);
+	atomic_store(&wake_first, 0);
+	atomic_store(&wake_last, 0);
 	atomic_store(&wake_t0, bench_now_ns());
 	atomic_store(&wake_rep, rep);
 }
@@ -806,6 +808,10 @@ static void *trigger_run(void *arg)
 			bench_samples_add(&wst.first, atomic_load(&wake_first));
 			bench_samples_add(&wst.last, atomic_load(&wake_last));
 		}
+		fprintf(stderr, "rep %lu woke=%lu first_ms=%.3f last_ms=%.3f\n",
+		        rep, atomic_load(&wake_count),
+		        (double)atomic_load(&wake_first) / 1e6,
+		        (double)atomic_load(&wake_last) / 1e6);
 		bench_sleep_ms((unsigned)opt.gap_ms);
 	}
 	atomic_store(&trigger_done, true);

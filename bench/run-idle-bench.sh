@@ -93,6 +93,7 @@ after_stop() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "$BENCH_NAME: failed at line $LINENO" >&2' ERR
 echo "$INOTIFY_INSTANCES" >/proc/sys/fs/inotify/max_user_instances
 
 {
@@ -293,7 +294,8 @@ run_wake() { # run_wake NAME TRIGGER IDLERS REPS GAP_MS
 	out=$("$IMAP_IDLE" --mode wake --port "$(port_of "$s" plain)" \
 		--user idler --pass "$PASSWORD" -c "$3" --ramp "$RAMP" \
 		--trigger "$2" --reps "$4" --gap "$5" \
-		--lmtp-port "$(port_of "$s" lmtp)" --lmtp-rcpt idler@example.org)
+		--lmtp-port "$(port_of "$s" lmtp)" --lmtp-rcpt idler@example.org \
+		2>"$OUT/wake-$name-$2-$3.txt")
 	record "$name" wake "trigger=$2 idlers=$3 gap_ms=$5 load=\"$load\"" "$out"
 }
 

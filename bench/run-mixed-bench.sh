@@ -64,6 +64,7 @@ after_stop() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "$BENCH_NAME: failed at line $LINENO" >&2' ERR
 
 for ((i = 1; i <= USERS; i++)); do passwd_plain "user$i"; done >"$TMP/passwd"
 chmod 644 "$TMP/passwd"

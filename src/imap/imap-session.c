@@ -436,6 +436,8 @@ void imap_session_logged_in(struct imap_session *s, const char *user,
 	struct loop *target =
 	        service_user_loop(imap_server_service(s->server), user);
 	if (target == conn_loop(s->conn)) {
+		/* from the pre-login timeout to the autologout timer */
+		loop_timer_start(target, &s->idle_timer, idle_timeout_ms(s));
 		imap_command_finish(s, NULL, NULL);
 		return;
 	}

@@ -144,8 +144,11 @@ static void open_finish(struct pop3_job *job)
 	        s->live_count, (unsigned long long)s->live_bytes);
 	struct loop *target =
 	        service_user_loop(pop3_server_service(s->server), s->user);
-	if (target == conn_loop(s->conn))
+	if (target == conn_loop(s->conn)) {
+		/* from the pre-login timeout to the autologout timer */
+		loop_timer_start(target, &s->idle_timer, s->set->autologout_ms);
 		return;
+	}
 	/* user affinity: continue on the worker that owns this user */
 	job->keep_busy = true;
 	conn_flush(s->conn);

@@ -316,7 +316,11 @@ def test_idle_long_garbage_line(mail_user):
 
 
 def test_autologout_applies_while_idling(make_server):
-    srv = make_server(config={"imap": {"autologout_s": 1}})
+    """With one worker the session stays on the loop that accepted it;
+    its timer must still switch from the pre-login timeout (60 s) to
+    the autologout (1 s) at login."""
+    srv = make_server(config={"imap": {"autologout_s": 1},
+                              "server": {"workers": 1}})
     c = srv.connect()
     c.login("alice", "secret")
     start_idle(c)

@@ -922,6 +922,16 @@ def test_autologout_deletes_nothing(make_server):
             "+OK Logged in, maildrop has 1 messages")
 
 
+def test_autologout_on_accepting_worker(make_server):
+    """With one worker the session never moves; its timer must still go
+    from the pre-login timeout (60 s) to the autologout (1 s) at login."""
+    srv = make_server(config={"pop3": {"autologout_s": 1},
+                              "server": {"workers": 1}})
+    with Pop3(srv.pop3_port) as p:
+        p.login("alice", "secret")
+        assert p.read_until_closed() == ["-ERR Disconnected for inactivity"]
+
+
 def test_per_address_limit(make_server):
     srv = make_server(config={"pop3": {"max_connections_per_ip": 2}})
     a = Pop3(srv.pop3_port)

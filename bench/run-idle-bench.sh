@@ -26,8 +26,9 @@
 # NAMES: roost; dovecot (Dovecot's default: one imap process per
 # session); dovecot-hib (the same with imap_hibernate_timeout =
 # HIBERNATE_TIMEOUT s: idling sessions move to the imap-hibernate process
-# and their imap processes exit; memory is measured HIBERNATE_WAIT s
-# after all idle). Dovecot IDLE is woken by inotify; the script raises
+# and their imap processes exit; memory is measured once Dovecot's
+# process count has stopped falling, HIBERNATE_WAIT s at least).
+# Dovecot's IDLE is woken by inotify; the script raises
 # fs.inotify.max_user_instances to INOTIFY_INSTANCES for the run (128 by
 # default: too few for thousands of imap processes of one uid) and puts
 # the old value back on exit.
@@ -39,12 +40,13 @@
 #   PARTS="memory wake"  NAMES="roost dovecot dovecot-hib"
 #   IDLE_COUNTS="1000 10000"  IDLE_MODES="plain tls"  USERS=100
 #   INBOX_COUNT=20  INBOX_SIZE=4096  RAMP=64  SETTLE=3
-#   HIBERNATE_TIMEOUT=5  HIBERNATE_WAIT=20  INOTIFY_INSTANCES=32768
+#   HIBERNATE_TIMEOUT=5  HIBERNATE_WAIT=20 (then until the process count
+#   stops falling)  INOTIFY_INSTANCES=32768
 #   WAKE_TRIGGERS="append lmtp store"  WAKE_REPS=200  WAKE_GAP_MS=100
 #   WAKE_HIB_REPS=20 (dovecot-hib: gap HIBERNATE_TIMEOUT+3 s, so that the
 #   idler is hibernated again before each change)
 #   WAKE_MANY=1000  WAKE_MANY_REPS=20  WAKE_MANY_TRIGGERS="append lmtp"
-set -euo pipefail
+set -Eeuo pipefail
 
 BENCH_NAME=run-idle-bench
 # shellcheck source=bench/lib.sh
@@ -85,7 +87,10 @@ ulimit -n "$(ulimit -Hn)"
 LOAD_PID=
 OLD_INOTIFY=$(cat /proc/sys/fs/inotify/max_user_instances)
 
-before_stop() { [[ -n $LOAD_PID ]] && kill -TERM "$LOAD_PID" 2>/dev/null; }
+before_stop() {
+	trap - ERR
+	[[ -n $LOAD_PID ]] && kill -TERM "$LOAD_PID" 2>/dev/null
+}
 after_stop() {
 	echo "$OLD_INOTIFY" >/proc/sys/fs/inotify/max_user_instances
 	[[ -f $TMP/roost.log ]] && cp "$TMP/roost.log" "$OUT/roost.log"
@@ -184,11 +189,66 @@ $hib" >"$TMP/dovecot.conf"
 
 server_of() { [[ $1 == roost ]] && echo roost || echo dovecot; }
 
+# descendants PID: the PIDs under PID, one a line.
+descendants() {
+	python3 - "$1" <<'PY'
+import os, sys
+root, parent = int(sys.argv[1]), {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            pass
+for p in parent:
+    q = parent[p]
+    while q > 1 and q != root:
+        q = parent.get(q, 0)
+    if q == root:
+        print(p)
+PY
+}
+
+# stop_tree SERVER: stop it, then wait (2 min at most) until the
+# processes it had started are gone too: Dovecot's master exits before
+# its imap and imap-hibernate processes, and a new instance cannot
+# listen where an old imap-hibernate still does.
+stop_tree() {
+	local pid pids i
+	pid=$(server_pid "$1")
+	[[ -n $pid ]] || return 0
+	pids=$(descendants "$pid")
+	stop_server "$1"
+	for ((i = 0; i < 240; i++)); do
+		local alive=0 p
+		for p in $pids; do [[ -d /proc/$p ]] && { alive=1; break; }; done
+		((alive)) || return 0
+		sleep 0.5
+	done
+	log "$1: processes of the stopped server still there"
+}
+
+# wait_hibernated: until Dovecot's process count stops falling (idling
+# sessions' imap processes exit as they hibernate), HIBERNATE_WAIT s at
+# least, 10 min at most.
+wait_hibernated() {
+	local last=-1 now_n same=0 i
+	sleep "$HIBERNATE_WAIT"
+	for ((i = 0; i < 120 && same < 3; i++)); do
+		now_n=$(descendants "$DOVECOT_PID" | wc -l)
+		if ((now_n == last)); then same=$((same + 1)); else same=0; fi
+		last=$now_n
+		sleep 5
+	done
+	log "dovecot-hib: $last processes under the master"
+}
+
 # fresh NAME: (re)start the server of NAME configured for it.
 fresh() {
 	local s
 	s=$(server_of "$1")
-	stop_server "$s"
+	stop_tree "$s"
 	[[ $1 == dovecot-hib ]] && DOVECOT_HIB=1 || DOVECOT_HIB=0
 	"start_$s"
 	sleep 2
@@ -271,7 +331,7 @@ run_memory() {
 	for stage in connected loggedin selected idling; do
 		wait_ready "$stage" || { cat "$TMP/idle.out" >&2; die "imap-idle failed"; }
 		sleep "$SETTLE"
-		[[ $stage == idling && $name == dovecot-hib ]] && sleep "$HIBERNATE_WAIT"
+		[[ $stage == idling && $name == dovecot-hib ]] && wait_hibernated
 		mem_line "$name" "$mode" "$n" "$stage" "$srv" "$sys" |
 			tee -a "$RESULTS" >&2
 		kill -USR1 "$LOAD_PID"

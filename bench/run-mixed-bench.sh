@@ -29,7 +29,7 @@
 #   USERS=50 FILL_COUNT=200 FILL_SIZE=4096 CLIENTS="50 200" DURATION=30
 #   RUNS=2 HEADERS=20 READS=3 APPEND_PCT=30 EXPUNGE_PCT=30 APPEND_SIZE=4096
 #   DOVECOT_REUSE=1 SCALE_WORKERS="1 2" SCALE_CLIENTS=50 SCALE_RUNS=2
-set -euo pipefail
+set -Eeuo pipefail
 
 BENCH_NAME=run-mixed-bench
 # shellcheck source=bench/lib.sh
@@ -58,6 +58,7 @@ check_servers
 make_dirs roost-mixed-bench
 ulimit -n "$(ulimit -Hn)"
 
+before_stop() { trap - ERR; }
 after_stop() {
 	[[ -f $TMP/roost.log ]] && cp "$TMP/roost.log" "$OUT/roost.log"
 	[[ -f $TMP/dovecot.log ]] && cp "$TMP/dovecot.log" "$OUT/dovecot.log"
@@ -172,7 +173,7 @@ done
 for c in $CLIENTS; do
 	for ((r = 0; r < RUNS; r++)); do
 		order=("${NAMES[@]}")
-		((r % 2 == 1)) && order=($(printf '%s\n' "${NAMES[@]}" | tac))
+		((r % 2 == 1)) && mapfile -t order < <(printf '%s\n' "${NAMES[@]}" | tac)
 		for n in "${order[@]}"; do
 			restart "$n"
 			run_mixed "$n" "$c"

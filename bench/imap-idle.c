@@ -12,7 +12,8 @@
  *   selected    SELECT --mailbox answered OK
  *   idling      IDLE sent and its "+" continuation read
  *
- * at most --ramp connections working at a time. With --pause, all
+ * at most --ramp connections working at a time (and, with --rate, at
+ * most that many starting a stage per second). With --pause, all
  * connections are taken to one stage, "ready STAGE ..." is printed and
  * the tool waits for SIGUSR1 before the next stage (so that a script can
  * measure the server's memory at each); otherwise they go straight to
@@ -105,6 +106,7 @@ struct options {
 	const char *mailbox;
 	unsigned long conns;
 	unsigned long ramp;
+	unsigned long rate; /* stage starts per second, 0: no limit */
 	bool tls;
 	bool pause;
 	enum stage stop_at;
@@ -359,9 +361,21 @@ static void conn_next(struct iconn *c)
 	}
 }
 
+/* With --rate, may another connection start its stage now? */
+static bool rate_allows(void)
+{
+	double secs;
+
+	if (opt.rate == 0)
+		return true;
+	secs = (double)(bench_now_ns() - phase_t0) / 1e9;
+	return (double)next_start < 1.0 + secs * (double)opt.rate;
+}
+
 static void start_more(void)
 {
-	while (in_flight < opt.ramp && next_start < opt.conns) {
+	while (in_flight < opt.ramp && next_start < opt.conns &&
+	       rate_allows()) {
 		struct iconn *c = &conns[next_start++];
 
 		if (c->failed)
@@ -626,6 +640,8 @@ static void loop_once(int timeout_ms)
 		bench_fail("epoll_wait: %s", strerror(errno));
 	for (int i = 0; i < n; i++)
 		conn_event(evs[i].data.ptr);
+	if (opt.rate != 0)
+		start_more();
 	if (bench_now_ns() - last_check > 1000000000ULL) {
 		check_timeouts();
 		last_check = bench_now_ns();
@@ -877,6 +893,8 @@ static void usage(FILE *f)
 	        "1)\n"
 	        "  --pass PASSWORD  --mailbox NAME (INBOX)\n"
 	        "  -c, --connections N    (1)     --ramp N (64)\n"
+	        "  --rate N               at most N stage starts per second "
+	        "(0: no limit)\n"
 	        "  --pause                stop at each stage until SIGUSR1\n"
 	        "  --stop-at STAGE        connected|loggedin|selected|idling\n"
 	        "  -m, --mode hold|wake   (hold)  --hold S (0: until "
@@ -893,6 +911,7 @@ enum {
 	O_USER_COUNT,
 	O_MAILBOX,
 	O_RAMP,
+	O_RATE,
 	O_PAUSE,
 	O_STOP_AT,
 	O_HOLD,
@@ -969,6 +988,9 @@ static void parse_opt(int ch, const char *arg)
 	case O_RAMP:
 		opt.ramp = bench_parse_num(arg, "--ramp", 1, 100000);
 		break;
+	case O_RATE:
+		opt.rate = bench_parse_num(arg, "--rate", 0, 1000000);
+		break;
 	case O_HOLD:
 		opt.hold_s = (double)bench_parse_num(arg, "--hold", 0, 864000);
 		break;
@@ -1002,6 +1024,7 @@ static void parse_args(int argc, char **argv)
 	        {"user-count", required_argument, NULL, O_USER_COUNT},
 	        {"mailbox", required_argument, NULL, O_MAILBOX},
 	        {"ramp", required_argument, NULL, O_RAMP},
+	        {"rate", required_argument, NULL, O_RATE},
 	        {"pause", no_argument, NULL, O_PAUSE},
 	        {"stop-at", required_argument, NULL, O_STOP_AT},
 	        {"hold", required_argument, NULL, O_HOLD},

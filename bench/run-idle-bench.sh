@@ -42,6 +42,10 @@
 #   INBOX_COUNT=20  INBOX_SIZE=4096  RAMP=64  SETTLE=3
 #   HIBERNATE_TIMEOUT=5  HIBERNATE_WAIT=20 (then until the process count
 #   stops falling)  INOTIFY_INSTANCES=32768
+#   HIB_RATE=500 (dovecot-hib: at most that many sessions per second
+#   start each stage; 10,000 entering IDLE within a second overflow
+#   imap-hibernate's listen backlog, and the imap processes that get
+#   EAGAIN stay awake for good)
 #   WAKE_TRIGGERS="append lmtp store"  WAKE_REPS=200  WAKE_GAP_MS=100
 #   WAKE_HIB_REPS=20 (dovecot-hib: gap HIBERNATE_TIMEOUT+3 s, so that the
 #   idler is hibernated again before each change)
@@ -62,6 +66,7 @@ RAMP=${RAMP:-64}
 SETTLE=${SETTLE:-3}
 HIBERNATE_TIMEOUT=${HIBERNATE_TIMEOUT:-5}
 HIBERNATE_WAIT=${HIBERNATE_WAIT:-20}
+HIB_RATE=${HIB_RATE:-500}
 INOTIFY_INSTANCES=${INOTIFY_INSTANCES:-32768}
 WAKE_TRIGGERS=${WAKE_TRIGGERS-"append lmtp store"}
 WAKE_REPS=${WAKE_REPS:-200}
@@ -317,15 +322,16 @@ PY
 }
 
 run_memory() {
-	local name=$1 mode=$2 n=$3 srv sys stage tls=()
+	local name=$1 mode=$2 n=$3 srv sys stage tls=() rate=0
 	[[ $mode == tls ]] && tls=(--tls)
+	[[ $name == dovecot-hib ]] && rate=$HIB_RATE
 	fresh "$name"
 	srv=$(proc_tree "$(server_pid "$(server_of "$name")")" mem)
 	sys=$(sys_mem)
 	log "$name: $n $mode connections (before: procs rss pss = $srv; load $(loadavg))"
 	"$IMAP_IDLE" --port "$(port_of "$(server_of "$name")" "$mode")" \
 		"${tls[@]}" --pass "$PASSWORD" --user-pattern 'user%d' \
-		--user-count "$USERS" -c "$n" --ramp "$RAMP" --pause \
+		--user-count "$USERS" -c "$n" --ramp "$RAMP" --rate "$rate" --pause \
 		>"$TMP/idle.out" 2>&1 &
 	LOAD_PID=$!
 	for stage in connected loggedin selected idling; do
